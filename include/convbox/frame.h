@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CVB_FRAME_MAGIC	       0x46425643u /* "CVBF" little-endian */
-#define CVB_FRAME_HEADER_SIZE  24u
-#define CVB_FRAME_DEFAULT_MAX  (64u * 1024u * 1024u)
+#define CVB_FRAME_MAGIC	      0x46425643u /* "CVBF" little-endian */
+#define CVB_FRAME_HEADER_SIZE 24u
+#define CVB_FRAME_DEFAULT_MAX (64u * 1024u * 1024u)
 
 enum cvb_frame_type {
 	/* host -> runner, control channel */
@@ -34,17 +34,18 @@ enum cvb_frame_type {
 	CVB_FRAME_JOB = 3,	/* JSON job spec; fds attached (channel, stdout, stderr, input) */
 	CVB_FRAME_SHUTDOWN = 4, /* empty */
 	/* runner -> host, control channel */
-	CVB_FRAME_READY = 16,	    /* JSON: runner facts (layers available, pid) */
-	CVB_FRAME_STARTED = 17,	    /* empty; the job's pidfd attached */
-	CVB_FRAME_EXITED = 18,	    /* JSON: wait status and rusage of the job */
-	CVB_FRAME_FATAL = 19,	    /* JSON: the runner itself failed */
+	CVB_FRAME_READY = 16,	/* JSON: runner facts (layers available, pid) */
+	CVB_FRAME_STARTED = 17, /* empty; the job's pidfd attached */
+	CVB_FRAME_EXITED = 18,	/* JSON: wait status and rusage of the job */
+	CVB_FRAME_FATAL = 19,	/* JSON: the runner itself failed */
 	/* job -> host, per-job channel */
-	CVB_FRAME_LOG = 32,	 /* JSON {level, message} */
-	CVB_FRAME_DENIED = 33,	 /* JSON {action, target, mode, capability, layer} */
-	CVB_FRAME_OUTPUT = 34,	 /* u16 name length, name, file bytes */
-	CVB_FRAME_RESULT = 35,	 /* JSON result object */
+	CVB_FRAME_LOG = 32,	  /* JSON {level, message} */
+	CVB_FRAME_DENIED = 33,	  /* JSON {action, target, mode, capability, layer} */
+	CVB_FRAME_OUTPUT = 34,	  /* u16 name length, name, file bytes */
+	CVB_FRAME_RESULT = 35,	  /* JSON result object */
 	CVB_FRAME_JOB_ERROR = 36, /* JSON {error, layer}: setup failed before the converter ran */
-	CVB_FRAME_FINDINGS = 37, /* JSON array of validator findings */
+	CVB_FRAME_FINDINGS = 37,  /* JSON array of validator findings */
+	CVB_FRAME_REPORT = 38,	  /* raw JSON text of one report, passed through unchanged */
 };
 
 struct cvb_frame_header {
@@ -59,8 +60,8 @@ struct cvb_frame_header {
 /* Status codes returned by the codec (0 = ok, negative = failure). */
 enum cvb_frame_status {
 	CVB_FRAME_OK = 0,
-	CVB_FRAME_EOF = -1,	 /* clean end of stream before a header */
-	CVB_FRAME_IO = -2,	 /* read/write failed; errno says why */
+	CVB_FRAME_EOF = -1,	  /* clean end of stream before a header */
+	CVB_FRAME_IO = -2,	  /* read/write failed; errno says why */
 	CVB_FRAME_TRUNCATED = -3, /* stream ended inside a frame */
 	CVB_FRAME_BAD_MAGIC = -4,
 	CVB_FRAME_BAD_TYPE = -5,
@@ -116,7 +117,7 @@ struct cvb_frame_reader *cvb_frame_reader_new(uint32_t max_len);
 void cvb_frame_reader_free(struct cvb_frame_reader *r);
 
 /*
- * Read what is available from fd (non-blocking). Returns the number of bytes
+ * Read what is available from fd (non-blocking).
  * read (0 = end of stream), or CVB_FRAME_IO with errno EAGAIN when nothing
  * is available.
  */
@@ -126,7 +127,7 @@ long cvb_frame_reader_fill(struct cvb_frame_reader *r, int fd);
 int cvb_frame_reader_feed(struct cvb_frame_reader *r, const uint8_t *buf, size_t len);
 
 /*
- * Take the next complete frame. Returns 1 with *hdr/*payload set (payload
+ * Take the next complete frame. Returns 1 with *hdr and *payload set (payload
  * owned by the caller, NUL-terminated), 0 when more bytes are needed, or a
  * negative cvb_frame_status; after an error the reader refuses everything.
  */

@@ -64,13 +64,21 @@ static uint32_t header_check(const uint8_t *p)
 }
 
 static const char *const type_names[] = {
-	[CVB_FRAME_SETUP] = "SETUP",	   [CVB_FRAME_SOURCE] = "SOURCE",
-	[CVB_FRAME_JOB] = "JOB",	   [CVB_FRAME_SHUTDOWN] = "SHUTDOWN",
-	[CVB_FRAME_READY] = "READY",	   [CVB_FRAME_STARTED] = "STARTED",
-	[CVB_FRAME_EXITED] = "EXITED",	   [CVB_FRAME_FATAL] = "FATAL",
-	[CVB_FRAME_LOG] = "LOG",	   [CVB_FRAME_DENIED] = "DENIED",
-	[CVB_FRAME_OUTPUT] = "OUTPUT",	   [CVB_FRAME_RESULT] = "RESULT",
-	[CVB_FRAME_JOB_ERROR] = "JOB_ERROR", [CVB_FRAME_FINDINGS] = "FINDINGS",
+    [CVB_FRAME_SETUP] = "SETUP",
+    [CVB_FRAME_SOURCE] = "SOURCE",
+    [CVB_FRAME_JOB] = "JOB",
+    [CVB_FRAME_SHUTDOWN] = "SHUTDOWN",
+    [CVB_FRAME_READY] = "READY",
+    [CVB_FRAME_STARTED] = "STARTED",
+    [CVB_FRAME_EXITED] = "EXITED",
+    [CVB_FRAME_FATAL] = "FATAL",
+    [CVB_FRAME_LOG] = "LOG",
+    [CVB_FRAME_DENIED] = "DENIED",
+    [CVB_FRAME_OUTPUT] = "OUTPUT",
+    [CVB_FRAME_RESULT] = "RESULT",
+    [CVB_FRAME_JOB_ERROR] = "JOB_ERROR",
+    [CVB_FRAME_FINDINGS] = "FINDINGS",
+    [CVB_FRAME_REPORT] = "REPORT",
 };
 
 const char *cvb_frame_type_name(uint16_t type)
@@ -164,7 +172,8 @@ static int write_all_iov(int fd, struct iovec *iov, int iovcnt, const int *fds, 
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	while (msg.msg_iovlen > 0) {
-		ssize_t n = nfds > 0 ? sendmsg(fd, &msg, MSG_NOSIGNAL) : writev(fd, msg.msg_iov, (int)msg.msg_iovlen);
+		ssize_t n = nfds > 0 ? sendmsg(fd, &msg, MSG_NOSIGNAL)
+				     : writev(fd, msg.msg_iov, (int)msg.msg_iovlen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -1,0 +1,2 @@
+/* placeholder */
+extern int cvb_placeholder_cli;
