@@ -1,2 +1,650 @@
-/* placeholder */
-extern int cvb_placeholder_pyhost;
+/*
+ * The embedded CPython: isolated configuration, the audit hook (layer 9,
+ * installed before the interpreter exists, so Python code can never remove
+ * it), the _convbox built-in module through which a job speaks to the host,
+ * and the stdlib preload that makes forking a job cheap.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "runner/runner.h"
+
+#include "convbox/frame.h"
+
+#include "convbox_job_py.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_DENIAL_FRAMES 100
+
+/* What the audit hook enforces; armed once, right before converter code runs. */
+struct hook_state {
+	bool armed;
+	bool trusted;
+	cvb_caps caps;
+	const struct cvb_strlist *blocked;
+	const struct cvb_strlist *native_allowed;
+	const char *read_roots[12];
+	const char *write_roots[4];
+	size_t n_read, n_write;
+	const char *input_view, *output_view, *temp_view;
+	int channel_fd;
+	uint64_t job_id;
+	unsigned denials;
+};
+
+struct cvb_pyhost {
+	struct hook_state hook;
+	struct cvb_runner *runner;
+	struct cvb_job *job;
+	PyObject *glue; /* the convbox_job module */
+};
+
+/* The job's pyhost, for the _convbox module's functions (one job per process). */
+static struct cvb_pyhost *current;
+
+/* ---- the audit hook ------------------------------------------------------ */
+
+static bool path_under(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+	return strncmp(path, root, n) == 0 &&
+	       (path[n] == 0 || path[n] == '/' || root[n - 1] == '/');
+}
+
+/* Lexical normalisation: absolute, no "." or ".." or "//". Symlinks are Landlock's job. */
+static void normalise(const char *in, char *out, size_t len)
+{
+	char tmp[PATH_MAX * 2];
+	if (in[0] == '/')
+		snprintf(tmp, sizeof(tmp), "%s", in);
+	else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			snprintf(cwd, sizeof(cwd), "/");
+		snprintf(tmp, sizeof(tmp), "%s/%s", cwd, in);
+	}
+	size_t o = 0;
+	char *save = NULL;
+	out[0] = 0;
+	for (char *seg = strtok_r(tmp, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (strcmp(seg, ".") == 0)
+			continue;
+		if (strcmp(seg, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			out[o] = 0;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, len - o, "/%s", seg);
+		if (o >= len) {
+			snprintf(out, len, "/");
+			return;
+		}
+	}
+	if (o == 0)
+		snprintf(out, len, "/");
+}
+
+static bool allowed_under(const char *const *roots, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (roots[i] && path_under(path, roots[i]))
+			return true;
+	return false;
+}
+
+/* The capability that would have allowed touching this path. */
+static const char *cap_for_path(const struct hook_state *h, const char *path)
+{
+	if (h->input_view && path_under(path, "/input"))
+		return "READ_INPUT";
+	if (path_under(path, "/output"))
+		return "WRITE_OUTPUT";
+	if (path_under(path, "/tmp"))
+		return "FILE_TEMP";
+	return NULL;
+}
+
+static int deny(struct hook_state *h, const char *action, const char *target, const char *mode,
+		const char *cap)
+{
+	if (h->denials++ < MAX_DENIAL_FRAMES) {
+		json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "action", action, "target",
+				      target ? target : "", "mode", mode, "capability", cap,
+				      "layer", "audit-hook");
+		char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (t)
+			cvb_frame_write(h->channel_fd, CVB_FRAME_DENIED, h->job_id, t, strlen(t));
+		free(t);
+		json_decref(o);
+	}
+	if (cap)
+		PyErr_Format(PyExc_PermissionError, "convbox: %s %s denied (needs capability %s)",
+			     action, target ? target : "", cap);
+	else
+		PyErr_Format(PyExc_PermissionError, "convbox: %s %s denied", action,
+			     target ? target : "");
+	return -1;
+}
+
+/* Path argument of an event as text; false for descriptors and anything unusual. */
+static bool arg_path(PyObject *args, Py_ssize_t i, char *out, size_t len)
+{
+	if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) <= i)
+		return false;
+	PyObject *p = PyTuple_GET_ITEM(args, i);
+	if (p == Py_None || PyLong_Check(p))
+		return false;
+	PyObject *fs = PyOS_FSPath(p);
+	if (!fs) {
+		PyErr_Clear();
+		return false;
+	}
+	PyObject *b = NULL;
+	if (PyUnicode_Check(fs))
+		b = PyUnicode_EncodeFSDefault(fs);
+	else if (PyBytes_Check(fs)) {
+		b = fs;
+		Py_INCREF(b);
+	}
+	Py_DECREF(fs);
+	if (!b) {
+		PyErr_Clear();
+		return false;
+	}
+	normalise(PyBytes_AS_STRING(b), out, len);
+	Py_DECREF(b);
+	return true;
+}
+
+static bool open_writes(PyObject *args)
+{
+	PyObject *mode = PyTuple_GET_SIZE(args) > 1 ? PyTuple_GET_ITEM(args, 1) : NULL;
+	PyObject *flags = PyTuple_GET_SIZE(args) > 2 ? PyTuple_GET_ITEM(args, 2) : NULL;
+	if (mode && PyUnicode_Check(mode)) {
+		const char *m = PyUnicode_AsUTF8(mode);
+		if (m && strpbrk(m, "wax+"))
+			return true;
+	}
+	if (flags && PyLong_Check(flags)) {
+		long f = PyLong_AsLong(flags);
+		if (f & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND))
+			return true;
+	}
+	return false;
+}
+
+static int check_path(struct hook_state *h, const char *action, PyObject *args, Py_ssize_t i,
+		      bool write)
+{
+	char path[PATH_MAX];
+	if (!arg_path(args, i, path, sizeof(path)))
+		return 0;
+	bool ok = write ? allowed_under(h->write_roots, h->n_write, path)
+			: allowed_under(h->read_roots, h->n_read, path);
+	if (ok)
+		return 0;
+	return deny(h, action, path, write ? "w" : "r", cap_for_path(h, path));
+}
+
+static bool module_matches(const char *name, const struct cvb_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		size_t n = strlen(l->v[i]);
+		if (strncmp(name, l->v[i], n) == 0 && (name[n] == 0 || name[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static bool native_module(const char *name)
+{
+	for (const char *const *m = cvb_native_modules(); *m; m++) {
+		size_t n = strlen(*m);
+		if (strncmp(name, *m, n) == 0 && (name[n] == 0 || name[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static int check_import(struct hook_state *h, PyObject *args)
+{
+	if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) < 1 ||
+	    !PyUnicode_Check(PyTuple_GET_ITEM(args, 0)))
+		return 0;
+	const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
+	if (!name)
+		return -1;
+	if (module_matches(name, h->blocked))
+		return deny(h, "import", name, NULL, NULL);
+	if (native_module(name) && !module_matches(name, h->native_allowed))
+		return deny(h, "import", name, NULL, NULL);
+	return 0;
+}
+
+static bool event_in(const char *event, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(event, *list) == 0)
+			return true;
+	return false;
+}
+
+static bool has_cap(const struct hook_state *h, enum cvb_cap c)
+{
+	return (h->caps & CVB_CAP_BIT(c)) != 0;
+}
+
+static const char *first_arg_text(PyObject *args, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+		PyObject *s = PyObject_Str(PyTuple_GET_ITEM(args, 0));
+		const char *u = s ? PyUnicode_AsUTF8(s) : NULL;
+		if (u)
+			snprintf(buf, len, "%s", u);
+		Py_XDECREF(s);
+		PyErr_Clear();
+	}
+	return buf;
+}
+
+static const char *const exec_events[] = {"os.system",	      "os.exec",   "os.posix_spawn",
+					  "os.spawn",	      "os.fork",   "os.forkpty",
+					  "subprocess.Popen", "pty.spawn", NULL};
+static const char *const net_events[] = {"urllib.Request",  "http.client.connect",
+					 "ftplib.connect",  "smtplib.connect",
+					 "poplib.connect",  "imaplib.open",
+					 "nntplib.connect", "telnetlib.Telnet.open",
+					 "webbrowser.open", NULL};
+static const char *const signal_events[] = {"os.kill", "os.killpg", "signal.pthread_kill", NULL};
+static const char *const internal_events[] = {"code.__new__", "sys._current_frames",
+					      "cpython.PyInterpreterState_New", "sys.remote_exec",
+					      NULL};
+static const char *const write_path_events[] = {
+    "os.remove", "os.rmdir",   "os.mkdir",	"os.chmod",  "os.chown", "os.truncate",
+    "os.utime",	 "os.chflags", "shutil.rmtree", "os.mkfifo", "os.mknod", NULL};
+static const char *const write_two_path_events[] = {"os.rename", "os.link", "os.symlink", NULL};
+static const char *const read_path_events[] = {"os.listdir", "os.scandir", "glob.glob", "os.fwalk",
+					       NULL};
+
+static int audit_hook(const char *event, PyObject *args, void *data)
+{
+	struct hook_state *h = data;
+	char buf[512];
+	if (!h->armed || h->trusted)
+		return 0;
+	if (strcmp(event, "open") == 0)
+		return check_path(h, "open", args, 0, open_writes(args));
+	if (strcmp(event, "import") == 0)
+		return check_import(h, args);
+	if (event_in(event, read_path_events))
+		return check_path(h, event, args, 0, false);
+	if (event_in(event, write_path_events))
+		return check_path(h, event, args, 0, true);
+	if (event_in(event, write_two_path_events))
+		return check_path(h, event, args, 0, strcmp(event, "os.symlink") != 0) < 0 ||
+			       check_path(h, event, args, 1, true) < 0
+			   ? -1
+			   : 0;
+	if (event_in(event, exec_events) && !has_cap(h, CVB_CAP_SHELL_EXECUTE))
+		return deny(h, event, first_arg_text(args, buf, sizeof(buf)), NULL,
+			    "SHELL_EXECUTE");
+	if ((strncmp(event, "socket.", 7) == 0 || event_in(event, net_events)) &&
+	    !has_cap(h, CVB_CAP_NETWORK_FULL))
+		return deny(h, event, first_arg_text(args, buf, sizeof(buf)), NULL, "NETWORK_FULL");
+	if (strncmp(event, "ctypes.", 7) == 0 && !cvb_strlist_has(h->native_allowed, "ctypes"))
+		return deny(h, event, first_arg_text(args, buf, sizeof(buf)), NULL, NULL);
+	if (event_in(event, signal_events) || event_in(event, internal_events))
+		return deny(h, event, first_arg_text(args, buf, sizeof(buf)), NULL, NULL);
+	return 0;
+}
+
+/* The rows of the plan's hook table, as paths for this job. */
+static void arm_hook(struct cvb_pyhost *py)
+{
+	struct hook_state *h = &py->hook;
+	struct cvb_job *j = py->job;
+	static const char *const base_reads[] = {
+	    "/usr",	 "/etc/ld.so.cache", "/etc/localtime", "/dev/null",
+	    "/dev/zero", "/dev/urandom",     "/dev/random",    "/converter"};
+	h->n_read = 0;
+	for (size_t i = 0; i < sizeof(base_reads) / sizeof(base_reads[0]); i++)
+		h->read_roots[h->n_read++] = base_reads[i];
+	h->n_write = 0;
+	h->write_roots[h->n_write++] = "/dev/null";
+	if (has_cap(h, CVB_CAP_READ_INPUT))
+		h->read_roots[h->n_read++] = "/input";
+	if (has_cap(h, CVB_CAP_WRITE_OUTPUT)) {
+		h->read_roots[h->n_read++] = "/output";
+		h->write_roots[h->n_write++] = "/output";
+	}
+	if (has_cap(h, CVB_CAP_FILE_TEMP)) {
+		h->read_roots[h->n_read++] = "/tmp";
+		h->write_roots[h->n_write++] = "/tmp";
+	}
+	h->input_view = j->input_view;
+	h->armed = true;
+}
+
+/* ---- the _convbox module --------------------------------------------------- */
+
+static PyObject *send_frame(uint16_t type, const char *data, Py_ssize_t len)
+{
+	struct cvb_job *j = current->job;
+	if ((uint64_t)len > j->spec.max_frame)
+		return PyErr_Format(PyExc_ValueError,
+				    "%zd bytes exceed the frame limit of %u bytes (--max-frame)",
+				    len, j->spec.max_frame);
+	int rc;
+	Py_BEGIN_ALLOW_THREADS rc =
+	    cvb_frame_write(j->channel_fd, type, j->spec.job_id, data, (size_t)len);
+	Py_END_ALLOW_THREADS if (rc != CVB_FRAME_OK) return PyErr_SetFromErrno(PyExc_OSError);
+	Py_RETURN_NONE;
+}
+
+static PyObject *py_send_bytes(uint16_t type, PyObject *arg)
+{
+	char *data;
+	Py_ssize_t len;
+	if (PyBytes_AsStringAndSize(arg, &data, &len) < 0)
+		return NULL;
+	return send_frame(type, data, len);
+}
+
+static PyObject *m_send_report(PyObject *self, PyObject *arg)
+{
+	return py_send_bytes(CVB_FRAME_REPORT, arg);
+}
+
+static PyObject *m_send_result(PyObject *self, PyObject *arg)
+{
+	return py_send_bytes(CVB_FRAME_RESULT, arg);
+}
+
+static PyObject *m_send_error(PyObject *self, PyObject *arg)
+{
+	return py_send_bytes(CVB_FRAME_JOB_ERROR, arg);
+}
+
+static PyObject *m_send_findings(PyObject *self, PyObject *arg)
+{
+	Py_ssize_t len;
+	const char *s = PyUnicode_AsUTF8AndSize(arg, &len);
+	return s ? send_frame(CVB_FRAME_FINDINGS, s, len) : NULL;
+}
+
+static PyObject *m_log(PyObject *self, PyObject *args)
+{
+	const char *level, *msg;
+	if (!PyArg_ParseTuple(args, "ss", &level, &msg))
+		return NULL;
+	json_t *o = json_pack("{s:s, s:s}", "level", level, "message", msg);
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!t)
+		return PyErr_NoMemory();
+	PyObject *r = send_frame(CVB_FRAME_LOG, t, (Py_ssize_t)strlen(t));
+	free(t);
+	return r;
+}
+
+static PyObject *m_job_json(PyObject *self, PyObject *unused)
+{
+	char *t = cvb_jobspec_to_json(&current->job->spec);
+	if (!t)
+		return PyErr_NoMemory();
+	PyObject *r = PyUnicode_FromString(t);
+	free(t);
+	return r;
+}
+
+static PyObject *m_views(PyObject *self, PyObject *unused)
+{
+	struct cvb_job *j = current->job;
+	return Py_BuildValue("{s:s, s:s, s:z, s:s}", "input", j->input_view ? j->input_view : "",
+			     "output", j->output_view ? j->output_view : "", "temp", j->temp_view,
+			     "converter", j->converter_view ? j->converter_view : "converter.py");
+}
+
+static PyObject *m_source(PyObject *self, PyObject *unused)
+{
+	return PyBytes_FromStringAndSize((const char *)current->runner->source,
+					 (Py_ssize_t)current->runner->source_len);
+}
+
+static PyObject *m_arm(PyObject *self, PyObject *unused)
+{
+	arm_hook(current);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef convbox_methods[] = {
+    {"send_report", m_send_report, METH_O, "Send one report (JSON bytes)."},
+    {"send_result", m_send_result, METH_O, "Send the result (JSON bytes)."},
+    {"send_error", m_send_error, METH_O, "Send a job error (JSON bytes)."},
+    {"send_findings", m_send_findings, METH_O, "Send validator findings (JSON text)."},
+    {"log", m_log, METH_VARARGS, "Forward a log record (level, message)."},
+    {"job_json", m_job_json, METH_NOARGS, "The job specification as JSON."},
+    {"views", m_views, METH_NOARGS, "Paths as the converter sees them."},
+    {"source", m_source, METH_NOARGS, "The validated converter source bytes."},
+    {"arm", m_arm, METH_NOARGS, "Arm the audit hook (cannot be undone)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef convbox_module = {PyModuleDef_HEAD_INIT,
+					    "_convbox",
+					    "convbox runner bridge",
+					    -1,
+					    convbox_methods,
+					    NULL,
+					    NULL,
+					    NULL,
+					    NULL};
+
+static PyObject *init_convbox_module(void)
+{
+	return PyModule_Create(&convbox_module);
+}
+
+/* ---- interpreter life cycle ------------------------------------------------ */
+
+static const char *const preload[] = {"json",
+				      "csv",
+				      "xml.etree.ElementTree",
+				      "xml.dom.minidom",
+				      "re",
+				      "pathlib",
+				      "datetime",
+				      "enum",
+				      "dataclasses",
+				      "zipfile",
+				      "math",
+				      "logging",
+				      "tempfile",
+				      "io",
+				      "uuid",
+				      "decimal",
+				      "collections",
+				      "itertools",
+				      "functools",
+				      "statistics",
+				      "string",
+				      "struct",
+				      "typing",
+				      "traceback",
+				      "linecache",
+				      "base64",
+				      "hashlib",
+				      "fnmatch",
+				      "glob",
+				      "shutil",
+				      "copy",
+				      "textwrap",
+				      "time",
+				      "codecs",
+				      "encodings.latin_1",
+				      "encodings.cp1252",
+				      "encodings.utf_16",
+				      "encodings.ascii",
+				      "gzip",
+				      "bisect",
+				      "heapq",
+				      "operator",
+				      "types",
+				      "abc",
+				      "numbers",
+				      "fractions",
+				      "random",
+				      "binascii",
+				      "zlib",
+				      "locale",
+				      NULL};
+
+static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
+{
+	PyConfig cfg;
+	PyConfig_InitIsolatedConfig(&cfg);
+	cfg.site_import = 0;
+	cfg.write_bytecode = 0;
+	cfg.user_site_directory = 0;
+	cfg.install_signal_handlers = 0;
+	cfg.buffered_stdio = 0;
+	cfg.safe_path = 1;
+	PyStatus st = PyConfig_SetBytesString(&cfg, &cfg.home, CVB_PYTHON_HOME);
+	if (!PyStatus_Exception(st))
+		st = PyConfig_SetBytesString(&cfg, &cfg.program_name, "convbox-runner");
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&cfg);
+	PyConfig_Clear(&cfg);
+	if (PyStatus_Exception(st)) {
+		snprintf(err, errlen, "initialising Python (home %s): %s", CVB_PYTHON_HOME,
+			 st.err_msg ? st.err_msg : "failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
+{
+	for (const char *const *m = preload; *m; m++) {
+		PyObject *mod = PyImport_ImportModule(*m);
+		if (!mod) {
+			PyErr_Clear(); /* a missing optional module is not fatal */
+			continue;
+		}
+		Py_DECREF(mod);
+	}
+	PyObject *code =
+	    Py_CompileString((const char *)cvb_glue_py, "convbox_job.py", Py_file_input);
+	PyObject *mod = code ? PyImport_ExecCodeModule("convbox_job", code) : NULL;
+	Py_XDECREF(code);
+	if (!mod) {
+		PyErr_Print();
+		snprintf(err, errlen, "loading the runner's job glue failed");
+		return -1;
+	}
+	py->glue = mod;
+	return 0;
+}
+
+int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen)
+{
+	struct cvb_pyhost *py = calloc(1, sizeof(*py));
+	if (!py) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	py->runner = r;
+	r->py = py;
+	current = py;
+	if (PySys_AddAuditHook(audit_hook, &py->hook) < 0 ||
+	    PyImport_AppendInittab("_convbox", init_convbox_module) < 0) {
+		snprintf(err, errlen, "installing the audit hook failed");
+		return -1;
+	}
+	if (init_interpreter(py, err, errlen) < 0 || load_glue(py, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void cvb_pyhost_before_fork(void)
+{
+	PyOS_BeforeFork();
+}
+
+void cvb_pyhost_after_fork_parent(void)
+{
+	PyOS_AfterFork_Parent();
+}
+
+void cvb_pyhost_after_fork_child(void)
+{
+	PyOS_AfterFork_Child();
+}
+
+/* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
+static void purge_blocked_modules(struct cvb_pyhost *py)
+{
+	PyObject *modules = PyImport_GetModuleDict();
+	PyObject *keys = PyDict_Keys(modules);
+	for (Py_ssize_t i = 0; keys && i < PyList_GET_SIZE(keys); i++) {
+		PyObject *k = PyList_GET_ITEM(keys, i);
+		const char *name = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
+		if (name &&
+		    (module_matches(name, py->hook.blocked) ||
+		     (native_module(name) && !module_matches(name, py->hook.native_allowed))))
+			PyDict_DelItem(modules, k);
+	}
+	Py_XDECREF(keys);
+	PyErr_Clear();
+}
+
+static void run_glue(struct cvb_pyhost *py, const char *fn)
+{
+	PyObject *r = PyObject_CallMethod(py->glue, fn, NULL);
+	if (!r) {
+		/* the glue reports converter failures itself; this is our own failure */
+		snprintf(py->job->err, sizeof(py->job->err), "the runner's job glue failed");
+		PyErr_Clear();
+		cvb_job_fail(py->job, "sandbox_error");
+	}
+	Py_DECREF(r);
+}
+
+void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
+{
+	struct cvb_pyhost *py = r->py;
+	struct hook_state *h = &py->hook;
+	py->job = j;
+	h->trusted = j->spec.trusted;
+	h->caps = j->spec.caps;
+	h->blocked = &j->spec.blocked_imports;
+	h->native_allowed = &j->spec.native_modules;
+	h->channel_fd = j->channel_fd;
+	h->job_id = j->spec.job_id;
+	purge_blocked_modules(py);
+	if (j->spec.mode == CVB_JOB_VALIDATE) {
+		run_glue(py, "run_validate");
+		_exit(0);
+	}
+	run_glue(py, "run_job");
+	if (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT))
+		cvb_outputs_send(j, (uint64_t)j->spec.limits.max_output_mb << 20);
+	if (j->denials->fsize_hit) {
+		snprintf(j->err, sizeof(j->err), "an output file reached the size limit (%u MB)",
+			 j->spec.limits.max_output_mb);
+		j->err_layer = "rlimits";
+		cvb_job_fail(j, "output_limit");
+	}
+	_exit(0);
+}

@@ -1,0 +1,296 @@
+"""Job glue of convbox-runner: load the converter, call it, report the result.
+
+This module is compiled into the runner and runs inside the job child after
+every kernel layer is in place. It talks to the host only through the
+_convbox built-in module (frames on the job's own channel). Whatever the
+converter does to this module's state can only change its own result, which
+the host validates like any other hostile input.
+"""
+
+import enum
+import io
+import json
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+import traceback
+import types
+
+import _convbox
+
+STATUSES = {s.lower(): s for s in ("Success", "Failed", "Suspended", "Skipped", "Rejected")}
+POST_ACTIONS = ("move", "delete", "zip", "keep")
+MAX_TRACEBACK = 64 * 1024
+
+
+class _FrameLogHandler(logging.Handler):
+    """Every log record becomes a LOG frame; the host gates levels by capability."""
+
+    def emit(self, record):
+        try:
+            msg = self.format(record)
+        except Exception:  # a broken record must not break the conversion
+            msg = str(record.msg)
+        _convbox.log(record.levelname, msg)
+
+
+class Source:
+    """What a `convert(source, context)` converter receives as its input."""
+
+    def __init__(self, path):
+        self.path = path
+        self.name = path.name
+
+    def read_bytes(self):
+        return self.path.read_bytes()
+
+    def read_text(self, encoding="utf-8", errors="strict"):
+        return self.path.read_text(encoding=encoding, errors=errors)
+
+    def open(self, mode="rb", **kw):
+        return open(self.path, mode, **kw)
+
+
+class Context:
+    """What a `convert(source, context)` converter receives alongside."""
+
+    def __init__(self, args, output_dir, temp_dir, logger):
+        self.args = args
+        self.arguments = args
+        self.output_dir = output_dir
+        self.temp_dir = temp_dir
+        self.log = logger
+        self.logger = logger
+
+
+def _setup_stdio():
+    # print() and stray writes go to the host's log pipes, line by line.
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False),
+            encoding="utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        )
+        setattr(sys, name, stream)
+        setattr(sys, "__%s__" % name, stream)
+
+
+def _setup_logging():
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = _FrameLogHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def _setup_env(job, views):
+    os.environ.clear()
+    os.environ["CONVBOX_OUTPUT_DIR"] = views["output"]
+    os.environ["HOME"] = "/nonexistent"
+    os.environ["LANG"] = "C.UTF-8"
+    if views["temp"]:
+        os.environ["TMPDIR"] = views["temp"]
+        tempfile.tempdir = views["temp"]
+    else:
+        tempfile.tempdir = None
+
+
+def _module_name(path):
+    stem = pathlib.PurePath(path).stem
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "converter"
+    return name if not name[0].isdigit() else "_" + name
+
+
+def _load_module(views):
+    path = views["converter"]
+    name = _module_name(path)
+    module = types.ModuleType(name)
+    module.__file__ = path
+    module.__builtins__ = __builtins__
+    code = compile(_convbox.source(), path, "exec", dont_inherit=True)
+    sys.modules[name] = module
+    _convbox.arm()  # from here on, the audit hook enforces the job's policy
+    exec(code, module.__dict__)
+    return module
+
+
+def _find_class(module, wanted):
+    if wanted:
+        cls = module.__dict__.get(wanted)
+        if not isinstance(cls, type):
+            raise LookupError("the converter module defines no class named %r" % wanted)
+        return cls
+    found = [
+        obj
+        for obj in module.__dict__.values()
+        if isinstance(obj, type)
+        and obj.__module__ == module.__name__
+        and (callable(getattr(obj, "convert_file", None)) or callable(getattr(obj, "convert", None)))
+    ]
+    if not found:
+        raise LookupError("the converter module defines no class with convert_file() or convert()")
+    if len(found) > 1:
+        names = ", ".join(sorted(c.__name__ for c in found))
+        raise LookupError("several converter classes (%s): choose one with --class" % names)
+    return found[0]
+
+
+def _call(instance, input_path, args, views):
+    if callable(getattr(instance, "convert_file", None)):
+        return instance.convert_file(input_path, args)
+    ctx = Context(args, pathlib.Path(views["output"]), views["temp"] and pathlib.Path(views["temp"]),
+                  logging.getLogger("converter"))
+    return instance.convert(Source(input_path), ctx)
+
+
+def _field(result, name):
+    if isinstance(result, dict):
+        return result.get(name)
+    return getattr(result, name, None)
+
+
+def _status(value):
+    if isinstance(value, enum.Enum):
+        value = value.value if isinstance(value.value, str) else value.name
+    if isinstance(value, str):
+        return STATUSES.get(value.strip().lower())
+    return None
+
+
+def _plain(value):
+    """Report objects: dicts and lists as they are, dataclasses and to_dict() as dicts."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return value.to_dict()
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def _dumps(value):
+    return json.dumps(_plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                      default=_json_default).encode("utf-8")
+
+
+def _json_default(obj):
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, pathlib.PurePath):
+        return str(obj)
+    import datetime
+
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    plain = _plain(obj)
+    if plain is not obj:
+        return plain
+    raise TypeError("object of type %s is not JSON serialisable" % type(obj).__name__)
+
+
+def _send_result(result):
+    status = _status(_field(result, "status"))
+    if status is None:
+        raise _Unusable("the converter returned %s without a usable status (Success, Failed, "
+                        "Suspended, Skipped or Rejected)" % type(result).__name__)
+    reports = _field(result, "reports")
+    report = _field(result, "report")
+    single = reports is None
+    if single:
+        blobs = [] if report is None else [_dumps(report)]
+    else:
+        blobs = [_dumps(r) for r in reports]
+    meta = {"status": status, "single": single}
+    for key in ("metadata", "error", "warnings", "suspend_reason", "retry_after"):
+        value = _field(result, key)
+        if value is not None:
+            meta[key] = _plain(value) if key == "metadata" else value
+    if isinstance(meta.get("error"), BaseException):
+        meta["error"] = "%s: %s" % (type(meta["error"]).__name__, meta["error"])
+    action = _field(result, "post_action")
+    if isinstance(action, enum.Enum):
+        action = action.value
+    if action is not None:
+        meta["post_action"] = str(action).lower()
+    meta_blob = _dumps(meta)
+    for blob in blobs:
+        _convbox.send_report(blob)
+    _convbox.send_result(meta_blob)
+
+
+class _Unusable(Exception):
+    pass
+
+
+def _error_payload(outcome, exc):
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if len(tb) > MAX_TRACEBACK:
+        tb = tb[:MAX_TRACEBACK] + "\n[traceback truncated]"
+    return {
+        "outcome": outcome,
+        "error": {"type": type(exc).__name__, "message": str(exc)[:4096], "traceback": tb},
+    }
+
+
+def _outcome_for(exc):
+    if isinstance(exc, MemoryError):
+        return "memory_limit"
+    if isinstance(exc, OSError) and exc.errno in (27, 28):  # EFBIG, ENOSPC
+        return "output_limit"
+    if isinstance(exc, RecursionError):
+        return "converter_error"
+    return "converter_error"
+
+
+def _report_exception(exc):
+    try:
+        payload = _error_payload(_outcome_for(exc), exc)
+    except BaseException:  # formatting itself may fail under memory pressure
+        payload = {"outcome": _outcome_for(exc), "error": {"type": type(exc).__name__,
+                                                           "message": "", "traceback": ""}}
+    _convbox.send_error(json.dumps(payload).encode("utf-8"))
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def run_job():
+    job = json.loads(_convbox.job_json())
+    views = _convbox.views()
+    _setup_stdio()
+    _setup_logging()
+    _setup_env(job, views)
+    try:
+        module = _load_module(views)
+        cls = _find_class(module, job.get("class"))
+        instance = cls()
+        args = job.get("args") or {}
+        result = _call(instance, pathlib.Path(views["input"]), args, views)
+        _send_result(result)
+    except _Unusable as exc:
+        _convbox.send_error(json.dumps({"outcome": "converter_error",
+                                        "error": {"type": "InvalidResult", "message": str(exc),
+                                                  "traceback": ""}}).encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        _report_exception(exc)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the job ends here
+        _report_exception(exc)
+    finally:
+        _flush()
+
+
+def run_validate():
+    """Static analysis of the converter source, in the same confinement as a job."""
+    job = json.loads(_convbox.job_json())
+    _convbox.arm()
+    _convbox.send_findings(_convbox.validate(job.get("blocked_imports"), job.get("allowed_imports")))

@@ -1,0 +1,180 @@
+/* JSON form of struct cvb_jobspec (see include/convbox/jobspec.h). */
+#include "convbox/jobspec.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cvb_strlist_push(struct cvb_strlist *l, const char *s)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	l->v = nv;
+	l->v[l->n] = strdup(s);
+	if (!l->v[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+int cvb_strlist_copy(struct cvb_strlist *dst, const char *const *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cvb_strlist_push(dst, src[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+void cvb_strlist_clear(struct cvb_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+bool cvb_strlist_has(const struct cvb_strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static json_t *strlist_json(const struct cvb_strlist *l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));
+	return a;
+}
+
+static json_t *opt_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
+{
+	const struct cvb_limits *l = &js->limits;
+	json_t *args = json_loads(js->args_json ? js->args_json : "{}", JSON_DECODE_ANY, NULL);
+	if (!args)
+		return NULL;
+	json_t *o = json_pack(
+	    "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:I,"
+	    " s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
+	    "job_id", (json_int_t)js->job_id, "mode",
+	    js->mode == CVB_JOB_VALIDATE ? "validate" : "convert", "input_name",
+	    opt_string(js->input_name), "input_path", opt_string(js->input_path), "args", args,
+	    "class", opt_string(js->class_name), "converter_path", opt_string(js->converter_path),
+	    "output_dir", opt_string(js->output_dir), "caps", (json_int_t)js->caps, "trusted",
+	    js->trusted, "allow_degraded", js->allow_degraded, "max_frame",
+	    (json_int_t)js->max_frame, "limits", "timeout_s", l->timeout_s, "cpu_s", l->cpu_s,
+	    "memory_mb", (json_int_t)l->memory_mb, "max_output_mb", (json_int_t)l->max_output_mb,
+	    "max_open_files", (json_int_t)l->max_open_files, "max_procs", (json_int_t)l->max_procs,
+	    "max_files", (json_int_t)l->max_files, "blocked_imports",
+	    strlist_json(&js->blocked_imports), "allowed_imports",
+	    strlist_json(&js->allowed_imports), "native_modules",
+	    strlist_json(&js->native_modules));
+	if (!o)
+		return NULL;
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+static char *dup_opt(json_t *v)
+{
+	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+static int strlist_from(json_t *a, struct cvb_strlist *l)
+{
+	size_t i;
+	json_t *v;
+	if (!json_is_array(a))
+		return -EINVAL;
+	json_array_foreach(a, i, v)
+	{
+		if (!json_is_string(v) || cvb_strlist_push(l, json_string_value(v)) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int limits_from(json_t *o, struct cvb_limits *l)
+{
+	json_int_t mem, out, nofile, procs, files;
+	if (json_unpack(o, "{s:F, s:F, s:I, s:I, s:I, s:I, s:I}", "timeout_s", &l->timeout_s,
+			"cpu_s", &l->cpu_s, "memory_mb", &mem, "max_output_mb", &out,
+			"max_open_files", &nofile, "max_procs", &procs, "max_files", &files) < 0)
+		return -EINVAL;
+	l->memory_mb = (unsigned)mem;
+	l->max_output_mb = (unsigned)out;
+	l->max_open_files = (unsigned)nofile;
+	l->max_procs = (unsigned)procs;
+	l->max_files = (unsigned)files;
+	return 0;
+}
+
+int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(text, 0, &jerr);
+	json_t *args = NULL, *limits = NULL, *bl = NULL, *al = NULL, *nm = NULL;
+	json_int_t id = 0, caps = 0, max_frame = 0;
+	const char *mode = NULL;
+	int trusted = 0, degraded = 0;
+	memset(js, 0, sizeof(*js));
+	if (!o ||
+	    json_unpack_ex(o, &jerr, 0, "{s:I, s:s, s:o, s:I, s:b, s:b, s:I, s:o, s:o, s:o, s:o}",
+			   "job_id", &id, "mode", &mode, "args", &args, "caps", &caps, "trusted",
+			   &trusted, "allow_degraded", &degraded, "max_frame", &max_frame, "limits",
+			   &limits, "blocked_imports", &bl, "allowed_imports", &al,
+			   "native_modules", &nm) < 0) {
+		snprintf(err, errlen, "job spec: %s", jerr.text);
+		json_decref(o);
+		return -EINVAL;
+	}
+	js->job_id = (uint64_t)id;
+	js->mode = strcmp(mode, "validate") == 0 ? CVB_JOB_VALIDATE : CVB_JOB_CONVERT;
+	js->caps = (cvb_caps)caps;
+	js->trusted = trusted;
+	js->allow_degraded = degraded;
+	js->max_frame = (uint32_t)max_frame;
+	js->input_name = dup_opt(json_object_get(o, "input_name"));
+	js->input_path = dup_opt(json_object_get(o, "input_path"));
+	js->class_name = dup_opt(json_object_get(o, "class"));
+	js->converter_path = dup_opt(json_object_get(o, "converter_path"));
+	js->output_dir = dup_opt(json_object_get(o, "output_dir"));
+	js->args_json = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
+	int rc = limits_from(limits, &js->limits);
+	if (rc == 0)
+		rc = strlist_from(bl, &js->blocked_imports);
+	if (rc == 0)
+		rc = strlist_from(al, &js->allowed_imports);
+	if (rc == 0)
+		rc = strlist_from(nm, &js->native_modules);
+	if (rc < 0)
+		snprintf(err, errlen, "job spec: bad limits or module lists");
+	json_decref(o);
+	return rc;
+}
+
+void cvb_jobspec_clear(struct cvb_jobspec *js)
+{
+	free(js->input_name);
+	free(js->input_path);
+	free(js->args_json);
+	free(js->class_name);
+	free(js->converter_path);
+	free(js->output_dir);
+	cvb_strlist_clear(&js->blocked_imports);
+	cvb_strlist_clear(&js->allowed_imports);
+	cvb_strlist_clear(&js->native_modules);
+	memset(js, 0, sizeof(*js));
+}

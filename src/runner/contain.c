@@ -1,0 +1,632 @@
+/*
+ * The containment sequence of a job child, one function per layer, applied
+ * in a fixed order by cvb_contain_job(). Each function says what it stops.
+ *
+ *   1. namespaces      (clone flags in zygote.c; maps written by the parent)
+ *   2. job user        uid/gid 1000 inside, an unprivileged uid outside
+ *   3. mount view      minimal root, read-only system, capped /output and /tmp
+ *   4. descriptors     only the channel, stdio pipes and input survive
+ *   5. rlimits         CPU, memory, files, file size, processes, no core
+ *   6. capabilities    all dropped, no_new_privs
+ *   7. Landlock        filesystem rights, TCP ports, abstract sockets, signals
+ *   8. seccomp         syscall allowlist (raw BPF compiled once per policy)
+ *   9. audit hook      armed by pyhost.c right before converter code runs
+ */
+#include "runner/runner.h"
+
+#include "convbox/frame.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sendfile.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define JOB_UID 1000
+#define JOB_GID 1000
+#define BASE	"/tmp" /* where the new root is assembled before pivot_root */
+
+static const char *const layer_names[CVB_LAYER_COUNT] = {
+    [CVB_LAYER_USERNS] = "user namespace",   [CVB_LAYER_PIDNS] = "pid namespace",
+    [CVB_LAYER_MOUNTNS] = "mount namespace", [CVB_LAYER_NETNS] = "network namespace",
+    [CVB_LAYER_LANDLOCK] = "landlock",	     [CVB_LAYER_SECCOMP] = "seccomp",
+};
+
+const char *cvb_layer_name(enum cvb_layer l)
+{
+	return (unsigned)l < CVB_LAYER_COUNT ? layer_names[l] : "?";
+}
+
+static int fail(struct cvb_job *j, const char *layer, const char *fmt, ...)
+{
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(j->err, sizeof(j->err), fmt, ap);
+	va_end(ap);
+	size_t n = strlen(j->err);
+	if (e && n < sizeof(j->err) - 2)
+		snprintf(j->err + n, sizeof(j->err) - n, ": %s", strerror(e));
+	j->err_layer = layer;
+	return -1;
+}
+
+void cvb_job_fail(struct cvb_job *j, const char *outcome)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "outcome", outcome, "error",
+			      j->err[0] ? j->err : "job setup failed", "layer",
+			      j->err_layer ? j->err_layer : "runner");
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (t)
+		cvb_frame_write(j->channel_fd, CVB_FRAME_JOB_ERROR, j->spec.job_id, t, strlen(t));
+	_exit(CVB_JOBEXIT_SETUP);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -e;
+}
+
+/* ---- runner-wide setup (zygote) ---------------------------------------- */
+
+/*
+ * The runner leaves the host network once, at start: every job it forks
+ * shares this one empty network namespace (no interfaces, not even a live
+ * loopback), which is much cheaper than a namespace per job. An unprivileged
+ * runner first makes a user namespace of its own, where it is root, so it
+ * can do that and later write its jobs' uid maps.
+ */
+int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *err, size_t errlen)
+{
+	int flags = keep_network ? 0 : CLONE_NEWNET;
+	if (r->root) {
+		r->outer_uid = 65534; /* the overflow user: owns nothing on the host */
+		r->outer_gid = 65534;
+		if (setgroups(0, NULL) < 0) {
+			snprintf(err, errlen, "setgroups: %s", strerror(errno));
+			return -errno;
+		}
+	} else {
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
+		char map[64];
+		flags |= CLONE_NEWUSER;
+		r->outer_uid = 0;
+		r->outer_gid = 0;
+		if (unshare(flags) == 0) {
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+			write_file("/proc/self/setgroups", "deny");
+			write_file("/proc/self/uid_map", map);
+			snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+			write_file("/proc/self/gid_map", map);
+			flags = 0;
+		}
+	}
+	if (flags && unshare(flags) < 0) {
+		cvb_contain_probe(&r->layers);
+		r->layers.present[CVB_LAYER_NETNS] = false;
+		if (!r->root)
+			r->layers.present[CVB_LAYER_USERNS] = false;
+		return 0; /* the host decides: strict mode refuses, degraded mode lists it */
+	}
+	cvb_contain_probe(&r->layers);
+	return 0;
+}
+
+/* Which layers exist: a throwaway child tries the namespaces; Landlock and seccomp are asked. */
+void cvb_contain_probe(struct cvb_layers *layers)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+			      CLONE_NEWUTS) == 0
+			  ? 0
+			  : 1);
+	int st = 1;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	bool ns = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	layers->present[CVB_LAYER_USERNS] = ns;
+	layers->present[CVB_LAYER_PIDNS] = ns;
+	layers->present[CVB_LAYER_MOUNTNS] = ns;
+	layers->present[CVB_LAYER_NETNS] = true; /* cleared by the caller when unshare failed */
+	layers->landlock_abi = cvb_landlock_abi();
+	layers->present[CVB_LAYER_LANDLOCK] = layers->landlock_abi > 0;
+	layers->present[CVB_LAYER_SECCOMP] = prctl(PR_GET_SECCOMP) >= 0;
+}
+
+/* Parent side: the job's uid/gid 1000 is the runner's unprivileged outer user. */
+int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t errlen)
+{
+	char path[64], map[64];
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	int rc = write_file(path, "deny");
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %u 1", JOB_UID, (unsigned)r->outer_uid);
+	if (rc == 0)
+		rc = write_file(path, map);
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	snprintf(map, sizeof(map), "%d %u 1", JOB_GID, (unsigned)r->outer_gid);
+	if (rc == 0)
+		rc = write_file(path, map);
+	if (rc < 0)
+		snprintf(err, errlen, "writing the job's id maps: %s", strerror(-rc));
+	return rc;
+}
+
+/* ---- job child ----------------------------------------------------------- */
+
+static struct cvb_denial_page *sig_denials; /* for the signal handlers only */
+
+/* RLIMIT_CPU's soft limit: end now with a code the host reads as cpu_limit. */
+static void on_sigxcpu(int sig)
+{
+	_exit(CVB_JOBEXIT_CPU);
+}
+
+/* RLIMIT_FSIZE: the write fails with EFBIG; remember that the limit was hit. */
+static void on_sigxfsz(int sig)
+{
+	if (sig_denials)
+		sig_denials->fsize_hit = 1;
+}
+
+/*
+ * seccomp SECCOMP_RET_TRAP: record the refused syscall for the host, and
+ * make it fail with EPERM as if the filter had returned an errno.
+ */
+static void on_sigsys(int sig, siginfo_t *si, void *uctx)
+{
+	struct cvb_denial_page *p = sig_denials;
+	if (p) {
+		uint32_t i = __atomic_fetch_add(&p->count, 1, __ATOMIC_RELAXED);
+		if (i < CVB_DENIAL_SLOTS) {
+			p->slot[i].nr = si->si_syscall;
+			p->slot[i].arch = si->si_arch;
+		}
+	}
+#if defined(__x86_64__)
+	((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RAX] = -EPERM;
+#elif defined(__aarch64__)
+	((ucontext_t *)uctx)->uc_mcontext.regs[0] = (unsigned long)-EPERM;
+#endif
+}
+
+static int setup_signals(struct cvb_job *j)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sig_denials = j->denials;
+	sa.sa_handler = on_sigxcpu;
+	if (sigaction(SIGXCPU, &sa, NULL) < 0)
+		return fail(j, "rlimits", "SIGXCPU handler");
+	sa.sa_handler = on_sigxfsz;
+	if (sigaction(SIGXFSZ, &sa, NULL) < 0)
+		return fail(j, "rlimits", "SIGXFSZ handler");
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return fail(j, "seccomp", "SIGSYS handler");
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The parent writes our id maps, then closes the pipe; nothing to read means it failed. */
+static int wait_for_parent(struct cvb_job *j, int sync_fd)
+{
+	char c;
+	ssize_t n;
+	do
+		n = read(sync_fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	close(sync_fd);
+	if (n != 1) {
+		errno = 0;
+		return fail(j, "user namespace", "the runner could not map the job's user");
+	}
+	return 0;
+}
+
+/*
+ * Layer 2. Become uid/gid 1000 inside the job's user namespace, which maps
+ * to an unprivileged user outside: the converter never holds a capability
+ * in the initial namespace, and RLIMIT_NPROC applies (it is ignored for root).
+ * Capabilities are kept across the switch only until the mounts are done.
+ */
+static int become_job_user(struct cvb_job *j)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1) < 0)
+		return fail(j, "user namespace", "PR_SET_KEEPCAPS");
+	if (setresgid(JOB_GID, JOB_GID, JOB_GID) < 0 || setresuid(JOB_UID, JOB_UID, JOB_UID) < 0)
+		return fail(j, "user namespace", "switching to the job user");
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return fail(j, "user namespace", "capget");
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return fail(j, "user namespace", "capset");
+	if (sethostname("convbox", 7) < 0)
+		return fail(j, "uts namespace", "sethostname");
+	return 0;
+}
+
+/* Flags a read-only remount must keep: the kernel refuses to clear locked ones. */
+static unsigned long kept_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Bind src read-only at BASE/dst; dst is created as a directory or an empty file. */
+static int bind_ro(struct cvb_job *j, const char *src, const char *dst, unsigned long extra,
+		   bool optional)
+{
+	char target[512];
+	struct stat st;
+	snprintf(target, sizeof(target), BASE "/%s", dst);
+	if (stat(src, &st) < 0)
+		return optional ? 0 : fail(j, "mount", "bind source %s", src);
+	if (S_ISDIR(st.st_mode) ? mkdir(target, 0755) < 0 && errno != EEXIST
+				: mknod(target, S_IFREG | 0444, 0) < 0 && errno != EEXIST)
+		return fail(j, "mount", "creating %s", dst);
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return fail(j, "mount", "binding %s", dst);
+	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(target) | extra,
+		  NULL) < 0)
+		return fail(j, "mount", "making %s read-only", dst);
+	return 0;
+}
+
+/* A size- and inode-capped, noexec tmpfs owned by the job user. */
+static int mount_tmpfs(struct cvb_job *j, const char *dst, unsigned long long bytes,
+		       unsigned inodes)
+{
+	char target[512], opts[128];
+	snprintf(target, sizeof(target), BASE "/%s", dst);
+	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%u,mode=0700", bytes, inodes);
+	if (mkdir(target, 0755) < 0 && errno != EEXIST)
+		return fail(j, "mount", "creating %s", dst);
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		return fail(j, "mount", "tmpfs on %s", dst);
+	return 0;
+}
+
+/* Symlinks like /bin -> usr/bin on merged-/usr systems are copied; real dirs are bound. */
+static int link_or_bind(struct cvb_job *j, const char *name)
+{
+	char src[64], target[512], link[256];
+	snprintf(src, sizeof(src), "/%s", name);
+	ssize_t n = readlink(src, link, sizeof(link) - 1);
+	if (n < 0)
+		return bind_ro(j, src, name, MS_NOSUID | MS_NODEV, true);
+	link[n] = 0;
+	snprintf(target, sizeof(target), BASE "/%s", name);
+	if (symlink(link, target) < 0)
+		return fail(j, "mount", "symlink %s", name);
+	return 0;
+}
+
+static bool safe_name(const char *s)
+{
+	return s && *s && strlen(s) < 256 && !strchr(s, '/') && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
+}
+
+/*
+ * The input is a private read-only copy of what the host opened: the
+ * converter sees a snapshot under its original name, never the host path,
+ * and the copy works whatever the file's owner and mode on the host.
+ */
+static int place_input(struct cvb_job *j)
+{
+	char path[512];
+	if (!(j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) || j->input_fd < 0)
+		return 0;
+	if (!safe_name(j->spec.input_name)) {
+		errno = 0;
+		return fail(j, "mount", "unusable input name");
+	}
+	snprintf(path, sizeof(path), BASE "/input/%s", j->spec.input_name);
+	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (out < 0)
+		return fail(j, "mount", "creating the input copy");
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = sendfile(out, j->input_fd, &off, 1 << 30);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			close(out);
+			return fail(j, "mount", "copying the input");
+		}
+	}
+	close(out);
+	return 0;
+}
+
+static int populate_root(struct cvb_job *j, int conv_dir_fd)
+{
+	static const char *const dirs[] = {"input", "etc", "dev", "converter", NULL};
+	static const char *const devs[] = {"null", "zero", "urandom", "random", NULL};
+	static const char *const links[] = {"bin", "lib", "lib64", "sbin", "lib32", "libx32", NULL};
+	char src[64], dst[64];
+	for (int i = 0; dirs[i]; i++) {
+		snprintf(dst, sizeof(dst), BASE "/%s", dirs[i]);
+		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+			return fail(j, "mount", "creating /%s", dirs[i]);
+	}
+	if (bind_ro(j, "/usr", "usr", 0, false) < 0)
+		return -1;
+	for (int i = 0; links[i]; i++) {
+		snprintf(src, sizeof(src), "/%s", links[i]);
+		if (access(src, F_OK) == 0 && link_or_bind(j, links[i]) < 0)
+			return -1;
+	}
+	for (int i = 0; devs[i]; i++) {
+		snprintf(src, sizeof(src), "/dev/%s", devs[i]);
+		snprintf(dst, sizeof(dst), "dev/%s", devs[i]);
+		if (bind_ro(j, src, dst, MS_NOSUID | MS_NOEXEC, false) < 0)
+			return -1;
+	}
+	if (bind_ro(j, "/etc/ld.so.cache", "etc/ld.so.cache", MS_NOSUID | MS_NODEV, true) < 0 ||
+	    bind_ro(j, "/etc/localtime", "etc/localtime", MS_NOSUID | MS_NODEV, true) < 0)
+		return -1;
+	if (conv_dir_fd >= 0) {
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", conv_dir_fd);
+		if (bind_ro(j, src, "converter", MS_NOSUID | MS_NODEV | MS_NOEXEC, false) < 0)
+			return -1;
+	}
+	return place_input(j);
+}
+
+static int mount_writable(struct cvb_job *j)
+{
+	const struct cvb_limits *l = &j->spec.limits;
+	unsigned long long bytes = (unsigned long long)l->max_output_mb << 20;
+	if ((j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) &&
+	    mount_tmpfs(j, "output", bytes, l->max_files + 1) < 0)
+		return -1;
+	if ((j->spec.caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) &&
+	    mount_tmpfs(j, "tmp", bytes, l->max_files + 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* Swap the assembled tree in as "/", drop the host's tree, make "/" read-only. */
+static int pivot_into_base(struct cvb_job *j)
+{
+	if (chdir(BASE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(j, "mount", "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return fail(j, "mount", "detaching the host's root");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
+	    0)
+		return fail(j, "mount", "making / read-only");
+	return 0;
+}
+
+/*
+ * Layer 3. A minimal root: read-only /usr (system and the Python stdlib),
+ * a few device nodes and /etc files, the converter's folder read-only at
+ * /converter, the input under /input, and /output and /tmp only when
+ * granted, as capped noexec tmpfs. No /proc, /run, /home, host /tmp or /etc.
+ */
+static int setup_mounts(struct cvb_job *j)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", j->spec.converter_path ? j->spec.converter_path : "");
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	int conv_dir_fd = dir[0] ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	unsigned long long in_size = 0;
+	struct stat st;
+	if (j->input_fd >= 0 && fstat(j->input_fd, &st) == 0)
+		in_size = (unsigned long long)st.st_size;
+	char opts[96];
+	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=64,mode=0755", in_size + (1ull << 20));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(j, "mount", "making mounts private");
+	if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		return fail(j, "mount", "tmpfs for the new root");
+	int rc = populate_root(j, conv_dir_fd);
+	if (conv_dir_fd >= 0)
+		close(conv_dir_fd);
+	if (rc < 0 || mount_writable(j) < 0 || pivot_into_base(j) < 0)
+		return -1;
+	const char *name = slash ? slash + 1 : j->spec.converter_path;
+	snprintf(j->converter_buf, sizeof(j->converter_buf), "/converter/%s", name ? name : "");
+	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s", j->spec.input_name);
+	j->converter_view = j->converter_buf;
+	j->input_view = j->input_buf;
+	j->output_view =
+	    (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) ? "/output" : "/nonexistent";
+	j->temp_view = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) ? "/tmp" : NULL;
+	return 0;
+}
+
+/* Trusted mode: the converter sees the host's paths; outputs go to a host staging folder. */
+static void trusted_views(struct cvb_job *j)
+{
+	j->converter_view = j->spec.converter_path;
+	j->input_view = j->spec.input_path;
+	j->output_view = j->spec.output_dir;
+	j->temp_view = "/tmp";
+}
+
+/* Move fd to a number above every target, so the dup2s below cannot clobber each other. */
+static int lift(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 64);
+}
+
+/*
+ * Layer 4. Only the job's own descriptors survive: stdin is /dev/null,
+ * stdout/stderr are the host's log pipes, 3 is the job channel, 4 the input.
+ * Landlock does not revoke open descriptors, so nothing else may stay open.
+ */
+static int setup_fds(struct cvb_job *j)
+{
+	int ch = lift(j->channel_fd), out = lift(j->stdout_fd), er = lift(j->stderr_fd);
+	int in = lift(j->input_fd);
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (ch < 0 || out < 0 || er < 0 || devnull < 0)
+		return fail(j, "descriptors", "preparing descriptors");
+	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0 ||
+	    dup2(ch, CVB_JOB_FD_CHANNEL) < 0 || (in >= 0 && dup2(in, CVB_JOB_FD_INPUT) < 0))
+		return fail(j, "descriptors", "dup2");
+	int keep = in >= 0 ? CVB_JOB_FD_INPUT : CVB_JOB_FD_CHANNEL;
+	if (syscall(SYS_close_range, keep + 1, ~0u, 0) < 0)
+		return fail(j, "descriptors", "close_range");
+	j->channel_fd = CVB_JOB_FD_CHANNEL;
+	j->input_fd = in >= 0 ? CVB_JOB_FD_INPUT : -1;
+	j->stdout_fd = 1;
+	j->stderr_fd = 2;
+	return 0;
+}
+
+struct rlimit_row {
+	int resource;
+	const char *name;
+};
+
+static int set_limit(struct cvb_job *j, int res, const char *name, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = {soft, hard};
+	if (setrlimit(res, &rl) < 0)
+		return fail(j, "rlimits", "setting %s", name);
+	return 0;
+}
+
+/*
+ * Layer 5. Each limit is set or the job does not run (fail closed). CPU gets
+ * hard = soft + 1 so SIGXCPU comes first and SIGKILL one second later.
+ * Descriptors: the spec's count is for the converter; 0-4 are ours.
+ */
+static int setup_rlimits(struct cvb_job *j)
+{
+	const struct cvb_limits *l = &j->spec.limits;
+	rlim_t cpu = (rlim_t)(l->cpu_s + 0.999);
+	rlim_t mem = (rlim_t)l->memory_mb << 20;
+	rlim_t fsize = (rlim_t)l->max_output_mb << 20;
+	rlim_t nofile = (rlim_t)l->max_open_files + CVB_JOB_FD_INPUT + 1;
+	if (cpu < 1)
+		cpu = 1;
+	if (set_limit(j, RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1) < 0 ||
+	    set_limit(j, RLIMIT_AS, "RLIMIT_AS", mem, mem) < 0 ||
+	    set_limit(j, RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize) < 0 ||
+	    set_limit(j, RLIMIT_NOFILE, "RLIMIT_NOFILE", nofile, nofile) < 0 ||
+	    set_limit(j, RLIMIT_CORE, "RLIMIT_CORE", 0, 0) < 0)
+		return -1;
+	if (!j->spec.trusted &&
+	    set_limit(j, RLIMIT_NPROC, "RLIMIT_NPROC", l->max_procs, l->max_procs) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Layer 6. No capability survives in any set, none can come back through
+ * exec (securebits locked), and no_new_privs stops setuid binaries.
+ */
+static int drop_caps(struct cvb_job *j)
+{
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+					 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+					 SECBIT_NO_CAP_AMBIENT_RAISE |
+					 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
+		return fail(j, "capabilities", "securebits");
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return fail(j, "capabilities", "dropping bounding capability %d", c);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return fail(j, "capabilities", "clearing ambient capabilities");
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) < 0)
+		return fail(j, "capabilities", "capset");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(j, "capabilities", "no_new_privs");
+	return 0;
+}
+
+static int apply_landlock(struct cvb_runner *r, struct cvb_job *j)
+{
+	if (!r->layers.present[CVB_LAYER_LANDLOCK])
+		return j->spec.allow_degraded
+			   ? 0
+			   : (errno = 0, fail(j, "landlock", "Landlock is not available"));
+	if (cvb_landlock_apply(j, r->layers.landlock_abi, j->err, sizeof(j->err)) < 0) {
+		j->err_layer = "landlock";
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
+{
+	const struct sock_fprog *prog =
+	    cvb_seccomp_program(r, j->spec.caps, j->spec.limits.max_procs, j->err, sizeof(j->err));
+	if (!prog || cvb_seccomp_install(prog, j->err, sizeof(j->err)) < 0) {
+		j->err_layer = "seccomp";
+		return -1;
+	}
+	return 0;
+}
+
+int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
+{
+	if (setup_signals(j) < 0 || wait_for_parent(j, sync_fd) < 0)
+		return -1;
+	if (j->spec.trusted) {
+		trusted_views(j);
+		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
+	}
+	if (become_job_user(j) < 0 || setup_mounts(j) < 0 || setup_fds(j) < 0 ||
+	    setup_rlimits(j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
+	    apply_seccomp(r, j) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * convbox-runner internals.
+ *
+ * Theory of operation
+ * -------------------
+ * The host execs convbox-runner with one end of a unix socketpair (the
+ * control channel) as fd 3. The runner:
+ *
+ *   1. enters an empty network namespace (its own user namespace first when
+ *      it is not root), probes which kernel layers exist, initialises the
+ *      embedded CPython in isolated mode with the audit hook already
+ *      installed, preloads the stdlib modules converters use, and says READY;
+ *   2. receives SETUP (converter path) and SOURCE (the validated bytes);
+ *   3. for each JOB frame (carrying the job's own channel, stdout, stderr and
+ *      input descriptors) forks a job child into new user, pid, ipc, uts and
+ *      mount namespaces, hands the host the child's pidfd (STARTED), and later
+ *      reports its wait status and resource usage (EXITED).
+ *
+ * The job child confines itself, layer by layer (contain.c), then runs the
+ * converter (pyhost.c) and speaks only on its own channel. No converter code
+ * ever runs in the runner's main process, which is therefore a zygote: the
+ * cold path is simply a runner that gets one job.
+ */
+#ifndef CONVBOX_RUNNER_H
+#define CONVBOX_RUNNER_H
+
+#include "convbox/jobspec.h"
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Descriptor numbers inside a job child, after setup_fds. */
+#define CVB_JOB_FD_CHANNEL 3
+#define CVB_JOB_FD_INPUT   4
+
+/* Exit codes of a job child that mean something to the host. */
+#define CVB_JOBEXIT_SETUP 120 /* containment failed; JOB_ERROR frame sent */
+#define CVB_JOBEXIT_CPU	  121 /* SIGXCPU: the CPU limit was reached */
+
+/* Kernel layers, as probed at start-up. */
+enum cvb_layer {
+	CVB_LAYER_USERNS,
+	CVB_LAYER_PIDNS,
+	CVB_LAYER_MOUNTNS,
+	CVB_LAYER_NETNS,
+	CVB_LAYER_LANDLOCK,
+	CVB_LAYER_SECCOMP,
+	CVB_LAYER_COUNT
+};
+
+struct cvb_layers {
+	bool present[CVB_LAYER_COUNT];
+	int landlock_abi; /* 0 when absent */
+};
+
+const char *cvb_layer_name(enum cvb_layer l);
+
+/* Seccomp denials recorded by the SIGSYS handler, read by the zygote after exit. */
+#define CVB_DENIAL_SLOTS 32
+struct cvb_denial_page {
+	volatile uint32_t count;
+	volatile uint32_t fsize_hit; /* SIGXFSZ arrived: RLIMIT_FSIZE was reached */
+	struct {
+		int32_t nr;
+		uint32_t arch;
+		uint64_t arg0;
+	} slot[CVB_DENIAL_SLOTS];
+};
+
+/* A compiled seccomp program, cached per capability set. */
+struct cvb_bpf {
+	cvb_caps caps;
+	unsigned max_procs;
+	struct sock_fprog prog;
+};
+
+struct cvb_pyhost;
+
+struct cvb_runner {
+	int ctl_fd;
+	uint32_t max_frame;
+	bool root;	 /* euid 0 at start: jobs map to the overflow user */
+	uid_t outer_uid; /* uid a job's uid 1000 maps to, in the runner's namespace */
+	gid_t outer_gid;
+	bool network; /* the runner kept the host network (NETWORK_FULL jobs) */
+	struct cvb_layers layers;
+	char *converter_path;
+	uint8_t *source;
+	size_t source_len;
+	struct cvb_bpf bpf[4]; /* small cache of compiled filters */
+	size_t n_bpf;
+	struct cvb_pyhost *py;
+};
+
+/* Per-job state in the job child. */
+struct cvb_job {
+	struct cvb_jobspec spec;
+	int channel_fd, stdout_fd, stderr_fd, input_fd;
+	struct cvb_denial_page *denials;
+	const char *input_view;	 /* the path the converter sees */
+	const char *output_view; /* CONVBOX_OUTPUT_DIR inside */
+	const char *temp_view;	 /* NULL without FILE_TEMP */
+	const char *converter_view;
+	char input_buf[4096];
+	char converter_buf[4096];
+	char err[512];
+	const char *err_layer;
+};
+
+/* zygote.c */
+int cvb_runner_main(int ctl_fd);
+
+/* contain.c: the containment sequence, one function per layer. */
+int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd);
+void cvb_contain_probe(struct cvb_layers *layers);
+int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *err, size_t errlen);
+int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t errlen);
+
+/* landlock.c */
+int cvb_landlock_abi(void);
+int cvb_landlock_apply(const struct cvb_job *j, int abi, char *err, size_t errlen);
+
+/* seccomp.c */
+const struct sock_fprog *cvb_seccomp_program(struct cvb_runner *r, cvb_caps caps,
+					     unsigned max_procs, char *err, size_t errlen);
+int cvb_seccomp_install(const struct sock_fprog *prog, char *err, size_t errlen);
+void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t len);
+
+/* pyhost.c: the embedded interpreter. */
+int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);
+void cvb_pyhost_before_fork(void);
+void cvb_pyhost_after_fork_parent(void);
+void cvb_pyhost_after_fork_child(void);
+/* Runs the job (converter or validation); never returns. */
+void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));
+
+/* outputs.c: send what the converter left in the output folder. */
+int cvb_outputs_send(struct cvb_job *j, uint64_t budget_bytes);
+
+/* Report a failure before the converter ran, then exit. */
+void cvb_job_fail(struct cvb_job *j, const char *outcome) __attribute__((noreturn));
+
+#endif

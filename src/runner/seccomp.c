@@ -1,0 +1,174 @@
+/*
+ * Layer 8: seccomp. The plan's rows are compiled with libseccomp once per
+ * (capabilities, process limit) in the zygote and exported as raw BPF; each
+ * job installs the ready program, which costs a fraction of seccomp_load.
+ * Default action: SECCOMP_RET_TRAP, so every refusal is reported.
+ */
+#include "runner/runner.h"
+
+#include "convbox/plan.h"
+
+#include <errno.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
+{
+	static const unsigned long safe_ioctls[] = {TCGETS,  TIOCGWINSZ, FIONREAD,
+						    FIONBIO, FIOCLEX,	 FIONCLEX};
+	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
+	int rc = 0;
+	switch (arg_rule) {
+	case CVB_SC_ARG_CLONE_THREAD:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	case CVB_SC_ARG_SOCKET_INET:
+		for (size_t i = 0; rc == 0 && i < sizeof(families) / sizeof(families[0]); i++)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		return rc;
+	case CVB_SC_ARG_IOCTL_SAFE:
+		for (size_t i = 0; rc == 0 && i < sizeof(safe_ioctls) / sizeof(safe_ioctls[0]); i++)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					      SCMP_A1(SCMP_CMP_EQ, safe_ioctls[i]));
+		return rc;
+	case CVB_SC_ARG_NO_SIGSYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
+	}
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+}
+
+/* A capability's unconditional row supersedes the argument-filtered always-row. */
+static bool superseded(const struct cvb_seccomp_row *rows, size_t n, size_t i, cvb_caps caps)
+{
+	for (size_t k = 0; k < n; k++)
+		if (k != i && strcmp(rows[k].name, rows[i].name) == 0 && rows[k].cap >= 0 &&
+		    rows[k].arg_rule == 0 && cvb_plan_row_applies(rows[k].cap, caps))
+			return rows[i].arg_rule != 0;
+	return false;
+}
+
+static int add_rows(scmp_filter_ctx ctx, cvb_caps caps)
+{
+	size_t n;
+	const struct cvb_seccomp_row *rows = cvb_plan_seccomp_rows(&n);
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(rows[i].name);
+		if (nr == __NR_SCMP_ERROR || !cvb_plan_row_applies(rows[i].cap, caps) ||
+		    superseded(rows, n, i, caps))
+			continue;
+		int rc = rows[i].action == CVB_SC_ERRNO
+			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)rows[i].err), nr, 0)
+			     : add_arg_rule(ctx, nr, rows[i].arg_rule);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* libseccomp writes BPF to a descriptor; read it back from a memfd. */
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
+{
+	int fd = memfd_create("convbox-bpf", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = seccomp_export_bpf(ctx, fd);
+	off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : -1;
+	struct sock_filter *f = size > 0 ? malloc((size_t)size) : NULL;
+	if (!f || pread(fd, f, (size_t)size, 0) != size) {
+		free(f);
+		close(fd);
+		return rc < 0 ? rc : -EIO;
+	}
+	close(fd);
+	prog->filter = f;
+	prog->len = (unsigned short)((size_t)size / sizeof(*f));
+	return 0;
+}
+
+static int compile_program(cvb_caps caps, struct sock_fprog *prog, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx) {
+		snprintf(err, errlen, "seccomp_init failed");
+		return -ENOMEM;
+	}
+	int rc = add_rows(ctx, caps);
+	if (rc == 0)
+		rc = export_bpf(ctx, prog);
+	seccomp_release(ctx);
+	if (rc < 0)
+		snprintf(err, errlen, "compiling the seccomp filter: %s", strerror(-rc));
+	return rc;
+}
+
+const struct sock_fprog *cvb_seccomp_program(struct cvb_runner *r, cvb_caps caps,
+					     unsigned max_procs, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->n_bpf; i++)
+		if (r->bpf[i].caps == caps && r->bpf[i].max_procs == max_procs)
+			return &r->bpf[i].prog;
+	struct cvb_bpf b = {.caps = caps, .max_procs = max_procs};
+	if (compile_program(caps, &b.prog, err, errlen) < 0)
+		return NULL;
+	if (r->n_bpf < sizeof(r->bpf) / sizeof(r->bpf[0]))
+		r->bpf[r->n_bpf++] = b;
+	else {
+		free(r->bpf[0].prog.filter);
+		r->bpf[0] = b;
+		return &r->bpf[0].prog;
+	}
+	return &r->bpf[r->n_bpf - 1].prog;
+}
+
+int cvb_seccomp_install(const struct sock_fprog *prog, char *err, size_t errlen)
+{
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0) {
+		snprintf(err, errlen, "installing the seccomp filter: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Which capability would have allowed this syscall, for the host's denied list. */
+static const char *cap_for_syscall(const char *name)
+{
+	size_t n;
+	const struct cvb_seccomp_row *rows = cvb_plan_seccomp_rows(&n);
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(rows[i].name, name) == 0 && rows[i].cap >= 0)
+			return cvb_cap_name((enum cvb_cap)rows[i].cap);
+	return NULL;
+}
+
+void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t len)
+{
+	size_t off = (size_t)snprintf(buf, len, "[");
+	uint32_t count = p->count < CVB_DENIAL_SLOTS ? p->count : CVB_DENIAL_SLOTS;
+	for (uint32_t i = 0; i < count && off < len; i++) {
+		char *name = seccomp_syscall_resolve_num_arch(p->slot[i].arch, p->slot[i].nr);
+		const char *cap = cap_for_syscall(name);
+		off += (size_t)snprintf(buf + off, len - off,
+					"%s{\"syscall\":\"%s\",\"nr\":%d,\"capability\":%s%s%s}",
+					i ? "," : "", name ? name : "?", p->slot[i].nr,
+					cap ? "\"" : "", cap ? cap : "null", cap ? "\"" : "");
+		free(name);
+	}
+	if (off < len)
+		snprintf(buf + off, len - off, "]%s", "");
+	if (off >= len - 2)
+		snprintf(buf, len, "[]");
+}
