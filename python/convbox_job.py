@@ -205,7 +205,7 @@ def _send_result(result):
         blobs = [] if report is None else [_dumps(report)]
     else:
         blobs = [_dumps(r) for r in reports]
-    meta = {"status": status, "single": single}
+    meta = {"single": single, "status": status}
     for key in ("metadata", "error", "warnings", "suspend_reason", "retry_after"):
         value = _field(result, key)
         if value is not None:
@@ -291,6 +291,5 @@ def run_job():
 
 def run_validate():
     """Static analysis of the converter source, in the same confinement as a job."""
-    job = json.loads(_convbox.job_json())
     _convbox.arm()
-    _convbox.send_findings(_convbox.validate(job.get("blocked_imports"), job.get("allowed_imports")))
+    _convbox.send_findings(_convbox.validate())

@@ -478,9 +478,10 @@ static int setup_mounts(struct cvb_job *j)
 		return -1;
 	const char *name = slash ? slash + 1 : j->spec.converter_path;
 	snprintf(j->converter_buf, sizeof(j->converter_buf), "/converter/%s", name ? name : "");
-	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s", j->spec.input_name);
+	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s",
+		 j->spec.input_name ? j->spec.input_name : "");
 	j->converter_view = j->converter_buf;
-	j->input_view = j->input_buf;
+	j->input_view = j->spec.input_name ? j->input_buf : NULL;
 	j->output_view =
 	    (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) ? "/output" : "/nonexistent";
 	j->temp_view = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) ? "/tmp" : NULL;

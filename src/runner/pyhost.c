@@ -10,6 +10,7 @@
 #include "runner/runner.h"
 
 #include "convbox/frame.h"
+#include "convbox/validate.h"
 
 #include "convbox_job_py.h"
 
@@ -428,7 +429,27 @@ static PyObject *m_arm(PyObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+/* Static analysis of the job's converter source with the job's import lists. */
+static PyObject *m_validate(PyObject *self, PyObject *unused)
+{
+	struct cvb_job *j = current->job;
+	struct cvb_validate_opts o = {
+	    .blocked_imports = (const char *const *)j->spec.blocked_imports.v,
+	    .n_blocked = j->spec.blocked_imports.n,
+	    .allowed_imports = (const char *const *)j->spec.allowed_imports.v,
+	    .n_allowed = j->spec.allowed_imports.n,
+	};
+	char *json = NULL, err[256] = "";
+	if (cvb_validate_source((const char *)current->runner->source, current->runner->source_len,
+				j->converter_view, &o, &json, err, sizeof(err)) < 0)
+		return PyErr_Format(PyExc_RuntimeError, "validator failed: %s", err);
+	PyObject *r = PyUnicode_FromString(json);
+	free(json);
+	return r;
+}
+
 static PyMethodDef convbox_methods[] = {
+    {"validate", m_validate, METH_NOARGS, "Validate the converter source; findings as JSON."},
     {"send_report", m_send_report, METH_O, "Send one report (JSON bytes)."},
     {"send_result", m_send_result, METH_O, "Send the result (JSON bytes)."},
     {"send_error", m_send_error, METH_O, "Send a job error (JSON bytes)."},

@@ -1,0 +1,16 @@
+/* Command-line commands of `convbox`; each returns the process exit code. */
+#ifndef CONVBOX_CLI_H
+#define CONVBOX_CLI_H
+
+#include <stddef.h>
+
+int cvb_cmd_run(int argc, char **argv);
+int cvb_cmd_validate(int argc, char **argv);
+int cvb_cmd_check(int argc, char **argv);
+int cvb_cmd_policy(int argc, char **argv);
+int cvb_cmd_serve(int argc, char **argv);
+
+/* Read a whole file (at most max bytes); NULL with errno set on failure. */
+unsigned char *cvb_read_file(const char *path, size_t max, size_t *len);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * Host internals of the sandbox (never includes runner headers).
+ *
+ * A cvb_sandbox keeps one runner process (the zygote) for a converter and
+ * policy, or a fresh one per job in cold mode. Each job has its own channel
+ * socket and stdout/stderr pipes; the event loop in sandbox.c reads them all,
+ * enforces wall timeouts through the job's pidfd, and turns what arrived
+ * into exactly one outcome (result.c).
+ */
+#ifndef CONVBOX_HOST_H
+#define CONVBOX_HOST_H
+
+#include "convbox/frame.h"
+#include "convbox/run.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CVB_LOG_MAX_LINES 10000
+#define CVB_LOG_MAX_BYTES (1u << 20)
+#define CVB_LOG_LINE_MAX  8192
+
+struct runner_proc {
+	pid_t pid;
+	int ctl_fd;
+	bool dead;
+	bool root;
+	unsigned active; /* jobs started and not yet EXITED */
+	json_t *layers;	 /* from READY */
+	int landlock_abi;
+};
+
+struct linebuf {
+	char buf[CVB_LOG_LINE_MAX];
+	size_t len;
+	bool truncated;
+};
+
+struct host_job {
+	uint64_t id;
+	char *input;
+	struct runner_proc *runner;
+	int chan_fd, out_fd, err_fd, pidfd;
+	struct cvb_frame_reader *chan;
+	struct linebuf out, err;
+	double started, deadline, grace_until;
+	bool timed_out, exited, runner_died;
+	char protocol[256]; /* non-empty: the job broke the protocol */
+	json_t *logs;
+	size_t log_lines, log_bytes, logs_dropped;
+	json_t *denied;
+	char **reports;
+	size_t n_reports, report_bytes;
+	char *result_raw;
+	json_t *job_error;
+	json_t *exit_info;
+	json_t *outputs;
+	uint64_t output_bytes;
+	char *staging; /* trusted mode: host folder the converter writes to */
+	char *findings;
+	int input_fd;
+};
+
+struct cvb_sandbox {
+	struct cvb_run_opts opts;
+	char *converter_abs;
+	uint8_t *source;
+	size_t source_len;
+	char *runner_path;
+	struct runner_proc *warm; /* the zygote (NULL in cold mode) */
+	struct host_job **jobs;	  /* running */
+	size_t n_jobs;
+	char **queue; /* inputs waiting for a free slot */
+	size_t n_queue;
+	struct host_job **done; /* finished, not yet returned */
+	size_t n_done;
+	uint64_t next_id;
+	size_t pending;
+	const char *degraded[8];
+	char *findings_json;
+};
+
+double cvb_now(void);
+
+/* runner.c */
+struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err);
+void cvb_runner_stop(struct runner_proc *rp);
+int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, struct cvb_error *err);
+
+/* job.c */
+struct host_job *cvb_job_start(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
+			       const char *input, enum cvb_job_mode mode, struct cvb_error *err);
+void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j);
+void cvb_job_on_pipe(struct cvb_sandbox *sb, struct host_job *j, int which);
+void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, uint8_t *payload,
+			int *fds, size_t nfds);
+void cvb_job_kill(struct host_job *j);
+bool cvb_job_finished(const struct host_job *j);
+void cvb_job_free(struct host_job *j);
+
+/* result.c */
+void cvb_job_finalize(struct cvb_sandbox *sb, struct host_job *j, struct cvb_result *res);
+
+/* outputs.c */
+int cvb_host_output_store(struct cvb_sandbox *sb, struct host_job *j, const uint8_t *payload,
+			  size_t len);
+/* Remove a staging folder and everything in it, never following symlinks. */
+void cvb_host_remove_tree(const char *path);
+
+#endif

@@ -1,0 +1,453 @@
+/*
+ * One job as the host sees it: its descriptors, the frames and log lines
+ * that arrive on them, each checked as hostile input and bounded.
+ */
+#include "host/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DENIED 100
+#define GRACE_S	   1.0 /* after the job exits, how long its pipes may stay open */
+
+double cvb_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int open_input(const char *path, struct cvb_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd < 0)
+		return cvb_error_errno(err, errno, "cannot read input '%s'", path), -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cvb_error_set(err, "cannot read input '%s': not a regular file", path), -1;
+	}
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static char *make_staging(struct cvb_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = NULL;
+	if (asprintf(&dir, "%s/convbox-out-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+		return NULL;
+	if (!mkdtemp(dir)) {
+		cvb_error_errno(err, errno, "cannot create a staging folder %s", dir);
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+static char *job_json(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_mode mode)
+{
+	const struct cvb_run_opts *o = &sb->opts;
+	char *name = j->input ? strdup(base_name(j->input)) : NULL;
+	char *cls = o->class_name ? strdup(o->class_name) : NULL;
+	struct cvb_jobspec js = {
+	    .job_id = j->id,
+	    .mode = mode,
+	    .input_name = name,
+	    .input_path = j->input,
+	    .args_json = o->args_json,
+	    .class_name = cls,
+	    .converter_path = sb->converter_abs,
+	    .output_dir = j->staging,
+	    .caps = o->caps,
+	    .limits = o->limits,
+	    .trusted = o->trusted,
+	    .allow_degraded = o->allow_degraded,
+	    .max_frame = o->max_frame,
+	    .blocked_imports = o->blocked_imports,
+	    .allowed_imports = o->allowed_imports,
+	    .native_modules = o->native_modules,
+	};
+	char *text = cvb_jobspec_to_json(&js);
+	free(name);
+	free(cls);
+	return text;
+}
+
+static int make_channels(struct host_job *j, int child[3], struct cvb_error *err)
+{
+	int sv[2], out[2], er[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return cvb_error_errno(err, errno, "job channel");
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0)
+		return cvb_error_errno(err, errno, "job log pipes");
+	j->chan_fd = sv[0];
+	j->out_fd = out[0];
+	j->err_fd = er[0];
+	child[0] = sv[1];
+	child[1] = out[1];
+	child[2] = er[1];
+	fcntl(j->chan_fd, F_SETFL, O_NONBLOCK);
+	fcntl(j->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(j->err_fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static struct host_job *job_new(uint64_t id, const char *input)
+{
+	struct host_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->id = id;
+	j->input = input ? strdup(input) : NULL;
+	j->chan_fd = j->out_fd = j->err_fd = j->pidfd = j->input_fd = -1;
+	j->logs = json_array();
+	j->denied = json_array();
+	j->outputs = json_array();
+	return j;
+}
+
+struct host_job *cvb_job_start(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
+			       const char *input, enum cvb_job_mode mode, struct cvb_error *err)
+{
+	int child[4] = {-1, -1, -1, -1};
+	struct host_job *j = job_new(id, input);
+	if (!j) {
+		cvb_error_set(err, "out of memory");
+		return NULL;
+	}
+	j->runner = rp;
+	j->chan = cvb_frame_reader_new(sb->opts.max_frame);
+	if (input && (j->input_fd = child[3] = open_input(input, err)) < 0)
+		goto out_free;
+	if (input && sb->opts.trusted && !(j->staging = make_staging(err)))
+		goto out_free;
+	if (make_channels(j, child, err) < 0)
+		goto out_free;
+	char *spec = job_json(sb, j, mode);
+	int rc = spec ? cvb_frame_write_fds(rp->ctl_fd, CVB_FRAME_JOB, id, spec, strlen(spec),
+					    child, input ? 4 : 3)
+		      : CVB_FRAME_NOMEM;
+	free(spec);
+	for (int i = 0; i < 4; i++)
+		if (child[i] >= 0)
+			close(child[i]);
+	j->input_fd = -1;
+	if (rc != CVB_FRAME_OK) {
+		cvb_error_set(err, "the runner is gone (cannot send the job)");
+		rp->dead = true;
+		cvb_job_free(j);
+		return NULL;
+	}
+	rp->active++;
+	j->started = cvb_now();
+	j->deadline = j->started + sb->opts.limits.timeout_s;
+	return j;
+out_free:
+	for (int i = 0; i < 4; i++)
+		if (child[i] >= 0)
+			close(child[i]);
+	j->input_fd = -1;
+	cvb_job_free(j);
+	return NULL;
+}
+
+static void add_log(struct host_job *j, const char *level, const char *msg, size_t len)
+{
+	if (j->log_lines >= CVB_LOG_MAX_LINES || j->log_bytes + len > CVB_LOG_MAX_BYTES) {
+		j->logs_dropped++;
+		return;
+	}
+	json_t *m = json_stringn_nocheck(msg, len);
+	if (!json_string_length(m) && len) { /* not UTF-8: keep it readable */
+		json_decref(m);
+		m = json_string("<log line is not valid UTF-8>");
+	}
+	json_array_append_new(j->logs, json_pack("{s:s, s:o}", "level", level, "message", m));
+	j->log_lines++;
+	j->log_bytes += len;
+}
+
+static bool level_granted(struct cvb_sandbox *sb, const char *level)
+{
+	int cap = cvb_cap_for_log_level(level);
+	return cap >= 0 && (sb->opts.caps & CVB_CAP_BIT(cap));
+}
+
+static void on_log_frame(struct cvb_sandbox *sb, struct host_job *j, const char *payload)
+{
+	json_t *o = json_loads(payload, 0, NULL);
+	const char *level = json_string_value(json_object_get(o, "level"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	if (!level || !msg)
+		snprintf(j->protocol, sizeof(j->protocol), "malformed LOG frame");
+	else if (level_granted(sb, level))
+		add_log(j, level, msg,
+			strlen(msg) > CVB_LOG_LINE_MAX ? CVB_LOG_LINE_MAX : strlen(msg));
+	json_decref(o);
+}
+
+/* A denial from the audit hook: kept as the job reported it, after checking its shape. */
+static void on_denied_frame(struct host_job *j, const char *payload)
+{
+	json_t *o = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
+	json_t *cap = json_object_get(o, "capability");
+	if (!json_is_string(json_object_get(o, "action")) ||
+	    !json_is_string(json_object_get(o, "target")) ||
+	    (cap && !json_is_string(cap) && !json_is_null(cap))) {
+		snprintf(j->protocol, sizeof(j->protocol), "malformed DENIED frame");
+		json_decref(o);
+		return;
+	}
+	if (cap && json_is_string(cap) && cvb_cap_parse(json_string_value(cap)) < 0)
+		json_object_set_new(o, "capability", json_null());
+	if (json_array_size(j->denied) < MAX_DENIED)
+		json_array_append_new(j->denied, o);
+	else
+		json_decref(o);
+}
+
+static void on_report_frame(struct cvb_sandbox *sb, struct host_job *j, uint8_t *payload,
+			    uint32_t len)
+{
+	json_error_t e;
+	json_t *o = json_loadb((char *)payload, len, JSON_REJECT_DUPLICATES, &e);
+	if (!json_is_object(o) && !json_is_array(o)) {
+		snprintf(j->protocol, sizeof(j->protocol), "REPORT frame is not a JSON object: %s",
+			 e.text);
+		json_decref(o);
+		free(payload);
+		return;
+	}
+	json_decref(o);
+	char **nr =
+	    j->n_reports < 10000 ? realloc(j->reports, (j->n_reports + 1) * sizeof(*nr)) : NULL;
+	if (!nr) {
+		snprintf(j->protocol, sizeof(j->protocol), "too many reports");
+		free(payload);
+		return;
+	}
+	j->reports = nr;
+	j->reports[j->n_reports++] = (char *)payload;
+	j->report_bytes += len;
+	(void)sb;
+}
+
+static void keep_once(struct host_job *j, char **slot, uint8_t *payload, const char *what)
+{
+	if (*slot) {
+		snprintf(j->protocol, sizeof(j->protocol), "second %s frame", what);
+		free(payload);
+		return;
+	}
+	*slot = (char *)payload;
+}
+
+static void on_error_frame(struct host_job *j, const char *payload)
+{
+	json_t *o = json_loads(payload, JSON_REJECT_DUPLICATES, NULL);
+	const char *outcome = json_string_value(json_object_get(o, "outcome"));
+	int oc = outcome ? cvb_outcome_parse(outcome) : -1;
+	/* A job may only make itself look worse: it can never claim completion. */
+	if (oc < 0 || oc == CVB_OUTCOME_COMPLETED || oc == CVB_OUTCOME_TIMEOUT) {
+		snprintf(j->protocol, sizeof(j->protocol), "malformed JOB_ERROR frame");
+		json_decref(o);
+		return;
+	}
+	if (!j->job_error)
+		j->job_error = o;
+	else
+		json_decref(o);
+}
+
+static void dispatch_frame(struct cvb_sandbox *sb, struct host_job *j,
+			   const struct cvb_frame_header *h, uint8_t *payload)
+{
+	if (h->job_id != j->id) {
+		snprintf(j->protocol, sizeof(j->protocol),
+			 "frame for job %llu arrived on the channel of job %llu",
+			 (unsigned long long)h->job_id, (unsigned long long)j->id);
+		free(payload);
+		return;
+	}
+	switch (h->type) {
+	case CVB_FRAME_LOG:
+		on_log_frame(sb, j, (char *)payload);
+		break;
+	case CVB_FRAME_DENIED:
+		on_denied_frame(j, (char *)payload);
+		break;
+	case CVB_FRAME_REPORT:
+		on_report_frame(sb, j, payload, h->len);
+		return;
+	case CVB_FRAME_RESULT:
+		keep_once(j, &j->result_raw, payload, "RESULT");
+		return;
+	case CVB_FRAME_FINDINGS:
+		keep_once(j, &j->findings, payload, "FINDINGS");
+		return;
+	case CVB_FRAME_JOB_ERROR:
+		on_error_frame(j, (char *)payload);
+		break;
+	case CVB_FRAME_OUTPUT:
+		if (cvb_host_output_store(sb, j, payload, h->len) < 0 && !j->protocol[0])
+			snprintf(j->protocol, sizeof(j->protocol), "malformed OUTPUT frame");
+		break;
+	default:
+		snprintf(j->protocol, sizeof(j->protocol), "unexpected %s frame on a job channel",
+			 cvb_frame_type_name(h->type));
+	}
+	free(payload);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j)
+{
+	for (int rounds = 0; rounds < 64 && j->chan_fd >= 0; rounds++) {
+		long n = cvb_frame_reader_fill(j->chan, j->chan_fd);
+		if (n == CVB_FRAME_IO && errno == EAGAIN)
+			return;
+		struct cvb_frame_header h;
+		uint8_t *payload;
+		int rc;
+		while ((rc = cvb_frame_reader_next(j->chan, &h, &payload)) == 1)
+			dispatch_frame(sb, j, &h, payload);
+		if (rc < 0 && !j->protocol[0])
+			snprintf(j->protocol, sizeof(j->protocol), "bad frame from the job: %s",
+				 cvb_frame_strerror(rc));
+		if (n <= 0 || rc < 0 || j->protocol[0]) {
+			if (n == 0 && cvb_frame_reader_pending(j->chan) && !j->protocol[0])
+				snprintf(j->protocol, sizeof(j->protocol),
+					 "the job's channel ended inside a frame");
+			close_fd(&j->chan_fd);
+			if (j->protocol[0])
+				cvb_job_kill(j);
+			return;
+		}
+	}
+}
+
+static void flush_line(struct cvb_sandbox *sb, struct host_job *j, struct linebuf *lb,
+		       const char *level)
+{
+	if (lb->len == 0 && !lb->truncated)
+		return;
+	if (level_granted(sb, level))
+		add_log(j, level, lb->buf, lb->len);
+	lb->len = 0;
+	lb->truncated = false;
+}
+
+/* print() output and stray writes to fd 1/2: one log entry per line, never a result. */
+void cvb_job_on_pipe(struct cvb_sandbox *sb, struct host_job *j, int which)
+{
+	int *fd = which == 1 ? &j->out_fd : &j->err_fd;
+	struct linebuf *lb = which == 1 ? &j->out : &j->err;
+	const char *level = which == 1 ? "INFO" : "ERROR";
+	char buf[65536];
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n = read(*fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			flush_line(sb, j, lb, level);
+			close_fd(fd);
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				flush_line(sb, j, lb, level);
+				continue;
+			}
+			if (lb->len < sizeof(lb->buf))
+				lb->buf[lb->len++] = buf[i];
+			else
+				lb->truncated = true;
+		}
+	}
+}
+
+void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, uint8_t *payload,
+			int *fds, size_t nfds)
+{
+	if (h->type == CVB_FRAME_STARTED && nfds >= 1 && j->pidfd < 0) {
+		j->pidfd = fds[0];
+		if (j->timed_out || j->protocol[0])
+			cvb_job_kill(j);
+		return;
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (h->type == CVB_FRAME_EXITED && !j->exited) {
+		j->exit_info = json_loads((char *)payload, 0, NULL);
+		j->exited = true;
+		j->grace_until = cvb_now() + GRACE_S;
+		j->runner->active--;
+	}
+}
+
+/* SIGKILL to the job's pid-namespace init: every process it started dies with it. */
+void cvb_job_kill(struct host_job *j)
+{
+	if (j->pidfd >= 0 && !j->exited)
+		syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+}
+
+bool cvb_job_finished(const struct host_job *j)
+{
+	if (j->runner_died)
+		return true;
+	if (!j->exited)
+		return false;
+	if (j->chan_fd < 0 && j->out_fd < 0 && j->err_fd < 0)
+		return true;
+	return cvb_now() >= j->grace_until;
+}
+
+void cvb_job_free(struct host_job *j)
+{
+	if (!j)
+		return;
+	close_fd(&j->chan_fd);
+	close_fd(&j->out_fd);
+	close_fd(&j->err_fd);
+	close_fd(&j->pidfd);
+	cvb_frame_reader_free(j->chan);
+	for (size_t i = 0; i < j->n_reports; i++)
+		free(j->reports[i]);
+	free(j->reports);
+	free(j->result_raw);
+	free(j->findings);
+	json_decref(j->logs);
+	json_decref(j->denied);
+	json_decref(j->job_error);
+	json_decref(j->exit_info);
+	json_decref(j->outputs);
+	if (j->staging) {
+		cvb_host_remove_tree(j->staging);
+		free(j->staging);
+	}
+	free(j->input);
+	free(j);
+}

@@ -1,0 +1,169 @@
+/*
+ * Starting and stopping the runner process. The host execs it (it is never
+ * a fork of the host, so no host memory is ever copied into a sandbox) with
+ * an empty environment, stdin/stdout on /dev/null, and the control socket
+ * as fd 3.
+ */
+#include "host/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define READY_TIMEOUT_MS 30000
+
+static int spawn_runner(const char *path, int child_fd, pid_t *pid, struct cvb_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	char arg[32], name[] = "convbox-runner", path_env[] = "PATH=/usr/bin:/bin",
+		      lang_env[] = "LANG=C.UTF-8";
+	char *argv[] = {name, arg, NULL};
+	char *envp[] = {path_env, lang_env, NULL};
+	snprintf(arg, sizeof(arg), "--control-fd=%d", 3);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
+	int rc = posix_spawn(pid, path, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return cvb_error_errno(err, rc, "cannot start the runner %s", path);
+	return 0;
+}
+
+static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	bool network = sb->opts.trusted || (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL));
+	json_t *o = json_pack("{s:I, s:b, s:s}", "max_frame", (json_int_t)sb->opts.max_frame,
+			      "network", network, "converter_path", sb->converter_abs);
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!t)
+		return -ENOMEM;
+	int rc = cvb_frame_write(rp->ctl_fd, CVB_FRAME_SETUP, 0, t, strlen(t));
+	free(t);
+	if (rc == CVB_FRAME_OK)
+		rc = cvb_frame_write(rp->ctl_fd, CVB_FRAME_SOURCE, 0, sb->source, sb->source_len);
+	return rc == CVB_FRAME_OK ? 0 : -EIO;
+}
+
+static int read_ready(struct runner_proc *rp, struct cvb_error *err)
+{
+	struct pollfd p = {.fd = rp->ctl_fd, .events = POLLIN};
+	if (poll(&p, 1, READY_TIMEOUT_MS) <= 0)
+		return cvb_error_set(err, "the runner did not start within %d s",
+				     READY_TIMEOUT_MS / 1000);
+	struct cvb_frame_header h;
+	uint8_t *payload = NULL;
+	int rc = cvb_frame_read(rp->ctl_fd, 1u << 20, &h, &payload, NULL, NULL);
+	if (rc != CVB_FRAME_OK) {
+		free(payload);
+		return cvb_error_set(err, "the runner exited during start-up (%s)",
+				     cvb_frame_strerror(rc));
+	}
+	json_t *o = json_loads((char *)payload, 0, NULL);
+	free(payload);
+	if (h.type == CVB_FRAME_FATAL) {
+		const char *msg = json_string_value(json_object_get(o, "error"));
+		cvb_error_set(err, "the runner failed to start: %s", msg ? msg : "unknown error");
+		json_decref(o);
+		return -1;
+	}
+	if (h.type != CVB_FRAME_READY || !json_is_object(json_object_get(o, "layers"))) {
+		json_decref(o);
+		return cvb_error_set(err, "the runner sent no READY frame");
+	}
+	rp->layers = json_incref(json_object_get(o, "layers"));
+	rp->landlock_abi = (int)json_integer_value(json_object_get(o, "landlock_abi"));
+	rp->root = json_is_true(json_object_get(o, "root"));
+	json_decref(o);
+	return 0;
+}
+
+struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err)
+{
+	int sv[2];
+	struct runner_proc *rp = calloc(1, sizeof(*rp));
+	if (!rp || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(rp);
+		cvb_error_errno(err, errno, "cannot create the runner's control channel");
+		return NULL;
+	}
+	rp->ctl_fd = sv[0];
+	int rc = spawn_runner(sb->runner_path, sv[1], &rp->pid, err);
+	close(sv[1]);
+	if (rc == 0 && send_setup(sb, rp) < 0)
+		rc = cvb_error_set(err, "the runner closed its control channel during set-up");
+	if (rc == 0)
+		rc = read_ready(rp, err);
+	if (rc < 0) {
+		cvb_runner_stop(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+void cvb_runner_stop(struct runner_proc *rp)
+{
+	if (!rp)
+		return;
+	if (rp->ctl_fd >= 0) {
+		cvb_frame_write(rp->ctl_fd, CVB_FRAME_SHUTDOWN, 0, NULL, 0);
+		close(rp->ctl_fd);
+	}
+	if (rp->pid > 0) {
+		/* Closing the channel ends it; a runner that lingers is killed by pid. */
+		for (int i = 0; i < 200; i++) {
+			if (waitpid(rp->pid, NULL, WNOHANG) == rp->pid) {
+				rp->pid = 0;
+				break;
+			}
+			usleep(i < 20 ? 100 : 5000);
+		}
+		if (rp->pid > 0) {
+			kill(rp->pid, SIGKILL);
+			waitpid(rp->pid, NULL, 0);
+		}
+	}
+	json_decref(rp->layers);
+	free(rp);
+}
+
+/*
+ * Strict by default: a layer the kernel lacks means the job does not run.
+ * With --allow-degraded the missing layers are listed in every result.
+ */
+int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, struct cvb_error *err)
+{
+	static const char *const needed[] = {"user namespace",	"pid namespace",
+					     "mount namespace", "network namespace",
+					     "landlock",	"seccomp"};
+	size_t nd = 0;
+	if (sb->opts.trusted)
+		return 0;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (json_is_true(json_object_get(rp->layers, needed[i])))
+			continue;
+		if (strcmp(needed[i], "network namespace") == 0 &&
+		    (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL)))
+			continue;
+		if (!sb->opts.allow_degraded)
+			return cvb_error_set(err,
+					     "strict mode: this kernel offers no %s, so the "
+					     "sandbox cannot be built (see `convbox check`; "
+					     "--allow-degraded runs without it)",
+					     needed[i]);
+		if (nd < sizeof(sb->degraded) / sizeof(sb->degraded[0]) - 1)
+			sb->degraded[nd++] = needed[i];
+	}
+	sb->degraded[nd] = NULL;
+	return 0;
+}

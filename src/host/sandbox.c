@@ -1,0 +1,426 @@
+/*
+ * The sandbox's event loop: start jobs while there is a free slot, read
+ * every job's channel and log pipes, enforce wall timeouts, notice runners
+ * that die, and hand finished jobs out as results.
+ */
+#include "host/host.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void cvb_run_opts_init(struct cvb_run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->caps = cvb_caps_default();
+	cvb_limits_default(&o->limits);
+	o->max_frame = CVB_FRAME_DEFAULT_MAX;
+	o->jobs = 1;
+}
+
+void cvb_run_opts_clear(struct cvb_run_opts *o)
+{
+	free(o->args_json);
+	cvb_strlist_clear(&o->blocked_imports);
+	cvb_strlist_clear(&o->allowed_imports);
+	cvb_strlist_clear(&o->native_modules);
+	memset(o, 0, sizeof(*o));
+}
+
+/* convbox-runner lives beside the convbox executable. */
+static char *default_runner_path(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return strdup("convbox-runner");
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	char *p = NULL;
+	return asprintf(&p, "%s/convbox-runner", self) < 0 ? NULL : p;
+}
+
+static int copy_opts(struct cvb_sandbox *sb, const struct cvb_run_opts *o)
+{
+	sb->opts = *o;
+	sb->opts.args_json = o->args_json ? strdup(o->args_json) : NULL;
+	memset(&sb->opts.blocked_imports, 0, sizeof(struct cvb_strlist));
+	memset(&sb->opts.allowed_imports, 0, sizeof(struct cvb_strlist));
+	memset(&sb->opts.native_modules, 0, sizeof(struct cvb_strlist));
+	if (cvb_strlist_copy(&sb->opts.blocked_imports, (const char *const *)o->blocked_imports.v,
+			     o->blocked_imports.n) < 0 ||
+	    cvb_strlist_copy(&sb->opts.allowed_imports, (const char *const *)o->allowed_imports.v,
+			     o->allowed_imports.n) < 0 ||
+	    cvb_strlist_copy(&sb->opts.native_modules, (const char *const *)o->native_modules.v,
+			     o->native_modules.n) < 0)
+		return -ENOMEM;
+	if (sb->opts.jobs == 0)
+		sb->opts.jobs = 1;
+	return 0;
+}
+
+int cvb_sandbox_open(const struct cvb_run_opts *o, const uint8_t *source, size_t len,
+		     struct cvb_sandbox **out, struct cvb_error *err)
+{
+	struct cvb_sandbox *sb = calloc(1, sizeof(*sb));
+	*out = NULL;
+	if (!sb || copy_opts(sb, o) < 0)
+		goto out_oom;
+	sb->converter_abs = realpath(o->converter_path, NULL);
+	if (!sb->converter_abs) {
+		cvb_error_errno(err, errno, "cannot read converter '%s'", o->converter_path);
+		goto out_free;
+	}
+	sb->source = malloc(len ? len : 1);
+	sb->runner_path = o->runner_path ? strdup(o->runner_path) : default_runner_path();
+	if (!sb->source || !sb->runner_path)
+		goto out_oom;
+	memcpy(sb->source, source, len);
+	sb->source_len = len;
+	sb->next_id = 1;
+	struct runner_proc *rp = cvb_runner_start(sb, err);
+	if (!rp)
+		goto out_free;
+	if (cvb_runner_check_layers(sb, rp, err) < 0) {
+		cvb_runner_stop(rp);
+		goto out_free;
+	}
+	if (o->cold)
+		cvb_runner_stop(rp);
+	else
+		sb->warm = rp;
+	*out = sb;
+	return 0;
+out_oom:
+	cvb_error_set(err, "out of memory");
+out_free:
+	cvb_sandbox_close(sb);
+	return -1;
+}
+
+const char *const *cvb_sandbox_degraded(const struct cvb_sandbox *sb)
+{
+	return sb->degraded;
+}
+
+int64_t cvb_sandbox_submit(struct cvb_sandbox *sb, const char *input_path, struct cvb_error *err)
+{
+	if (access(input_path, R_OK) < 0)
+		return cvb_error_errno(err, errno, "cannot read input '%s'", input_path);
+	char **nq = realloc(sb->queue, (sb->n_queue + 1) * sizeof(*nq));
+	if (!nq)
+		return cvb_error_set(err, "out of memory");
+	sb->queue = nq;
+	sb->queue[sb->n_queue++] = strdup(input_path);
+	sb->pending++;
+	return (int64_t)(sb->next_id + sb->n_queue - 1);
+}
+
+size_t cvb_sandbox_pending(const struct cvb_sandbox *sb)
+{
+	return sb->pending;
+}
+
+static void push_done(struct cvb_sandbox *sb, struct host_job *j)
+{
+	struct host_job **nd = realloc(sb->done, (sb->n_done + 1) * sizeof(*nd));
+	if (!nd)
+		abort(); /* cannot lose a finished job silently */
+	sb->done = nd;
+	sb->done[sb->n_done++] = j;
+}
+
+/* A job that could not even be started still gets exactly one result. */
+static void fail_start(struct cvb_sandbox *sb, uint64_t id, const char *input, const char *msg)
+{
+	struct host_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	j->id = id;
+	j->input = strdup(input);
+	j->chan_fd = j->out_fd = j->err_fd = j->pidfd = -1;
+	j->logs = json_array();
+	j->denied = json_array();
+	j->outputs = json_array();
+	j->job_error =
+	    json_pack("{s:s, s:s, s:s}", "outcome", "sandbox_error", "error", msg, "layer", "host");
+	j->exited = true;
+	j->started = cvb_now();
+	push_done(sb, j);
+}
+
+static struct runner_proc *runner_for_job(struct cvb_sandbox *sb, struct cvb_error *err)
+{
+	if (sb->opts.cold)
+		return cvb_runner_start(sb, err);
+	if (sb->warm && sb->warm->dead && sb->warm->active == 0) {
+		cvb_runner_stop(sb->warm); /* a zygote that died is replaced */
+		sb->warm = NULL;
+	}
+	if (!sb->warm)
+		sb->warm = cvb_runner_start(sb, err);
+	return sb->warm && !sb->warm->dead ? sb->warm : NULL;
+}
+
+static void start_queued(struct cvb_sandbox *sb)
+{
+	while (sb->n_queue > 0 && sb->n_jobs < sb->opts.jobs) {
+		char *input = sb->queue[0];
+		memmove(sb->queue, sb->queue + 1, --sb->n_queue * sizeof(*sb->queue));
+		uint64_t id = sb->next_id++;
+		struct cvb_error err = {""};
+		struct runner_proc *rp = runner_for_job(sb, &err);
+		struct host_job *j =
+		    rp ? cvb_job_start(sb, rp, id, input, CVB_JOB_CONVERT, &err) : NULL;
+		if (!j) {
+			if (rp && sb->opts.cold)
+				cvb_runner_stop(rp);
+			fail_start(sb, id, input, err.msg);
+		} else {
+			sb->jobs[sb->n_jobs++] = j;
+		}
+		free(input);
+	}
+}
+
+static struct host_job *job_by_id(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id)
+{
+	for (size_t i = 0; i < sb->n_jobs; i++)
+		if (sb->jobs[i]->id == id && sb->jobs[i]->runner == rp)
+			return sb->jobs[i];
+	return NULL;
+}
+
+static void runner_died(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	rp->dead = true;
+	for (size_t i = 0; i < sb->n_jobs; i++)
+		if (sb->jobs[i]->runner == rp && !sb->jobs[i]->exited) {
+			cvb_job_kill(sb->jobs[i]);
+			sb->jobs[i]->runner_died = true;
+		}
+	rp->active = 0;
+}
+
+/* A frame on a runner's control channel: STARTED/EXITED for one of our jobs, or FATAL. */
+static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	struct cvb_frame_header h;
+	uint8_t *payload = NULL;
+	int fds[8];
+	size_t nfds = 8;
+	int rc = cvb_frame_read(rp->ctl_fd, 1u << 20, &h, &payload, fds, &nfds);
+	if (rc != CVB_FRAME_OK) {
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		runner_died(sb, rp);
+		free(payload);
+		return;
+	}
+	struct host_job *j = job_by_id(sb, rp, h.job_id);
+	if (j)
+		cvb_job_on_control(j, &h, payload, fds, nfds);
+	else
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+	if (h.type == CVB_FRAME_FATAL)
+		runner_died(sb, rp);
+	free(payload);
+}
+
+struct pollset {
+	struct pollfd pfd[1 + 4 * 64];
+	struct host_job *job[1 + 4 * 64];
+	int which[1 + 4 * 64]; /* 0 channel, 1 stdout, 2 stderr, 3 control */
+	struct runner_proc *rp[1 + 4 * 64];
+	size_t n;
+};
+
+static void add_fd(struct pollset *ps, int fd, struct host_job *j, int which,
+		   struct runner_proc *rp)
+{
+	if (fd < 0 || ps->n >= sizeof(ps->pfd) / sizeof(ps->pfd[0]))
+		return;
+	ps->pfd[ps->n] = (struct pollfd){.fd = fd, .events = POLLIN};
+	ps->job[ps->n] = j;
+	ps->which[ps->n] = which;
+	ps->rp[ps->n] = rp;
+	ps->n++;
+}
+
+static void add_runner(struct pollset *ps, struct runner_proc *rp)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->rp[i] == rp && ps->which[i] == 3)
+			return;
+	if (!rp->dead)
+		add_fd(ps, rp->ctl_fd, NULL, 3, rp);
+}
+
+static int poll_timeout_ms(struct cvb_sandbox *sb)
+{
+	double next = 1e18, now = cvb_now();
+	for (size_t i = 0; i < sb->n_jobs; i++) {
+		struct host_job *j = sb->jobs[i];
+		double t = j->exited ? j->grace_until : (j->timed_out ? now + 0.05 : j->deadline);
+		if (t < next)
+			next = t;
+	}
+	if (next >= 1e17)
+		return 1000;
+	double ms = (next - now) * 1000.0;
+	return ms < 0 ? 0 : (ms > 60000 ? 60000 : (int)ms + 1);
+}
+
+static void check_deadlines(struct cvb_sandbox *sb)
+{
+	double now = cvb_now();
+	for (size_t i = 0; i < sb->n_jobs; i++) {
+		struct host_job *j = sb->jobs[i];
+		if (!j->exited && now >= j->deadline) {
+			j->timed_out = true;
+			cvb_job_kill(j);
+		}
+	}
+}
+
+static void poll_once(struct cvb_sandbox *sb)
+{
+	static struct pollset ps; /* large; the loop is not re-entrant */
+	ps.n = 0;
+	if (sb->warm)
+		add_runner(&ps, sb->warm);
+	for (size_t i = 0; i < sb->n_jobs; i++) {
+		struct host_job *j = sb->jobs[i];
+		add_runner(&ps, j->runner);
+		add_fd(&ps, j->chan_fd, j, 0, NULL);
+		add_fd(&ps, j->out_fd, j, 1, NULL);
+		add_fd(&ps, j->err_fd, j, 2, NULL);
+	}
+	int n = poll(ps.pfd, ps.n, poll_timeout_ms(sb));
+	for (size_t i = 0; n > 0 && i < ps.n; i++) {
+		if (!ps.pfd[i].revents)
+			continue;
+		if (ps.which[i] == 3)
+			on_control(sb, ps.rp[i]);
+		else if (ps.which[i] == 0)
+			cvb_job_on_channel(sb, ps.job[i]);
+		else
+			cvb_job_on_pipe(sb, ps.job[i], ps.which[i]);
+	}
+	check_deadlines(sb);
+}
+
+static void retire_finished(struct cvb_sandbox *sb)
+{
+	for (size_t i = 0; i < sb->n_jobs;) {
+		struct host_job *j = sb->jobs[i];
+		if (!cvb_job_finished(j)) {
+			i++;
+			continue;
+		}
+		if (sb->opts.cold)
+			cvb_runner_stop(j->runner);
+		j->runner = NULL;
+		sb->jobs[i] = sb->jobs[--sb->n_jobs];
+		push_done(sb, j);
+	}
+}
+
+static int ensure_job_table(struct cvb_sandbox *sb)
+{
+	if (sb->jobs)
+		return 0;
+	if (sb->opts.jobs > 64)
+		sb->opts.jobs = 64;
+	sb->jobs = calloc(sb->opts.jobs, sizeof(*sb->jobs));
+	return sb->jobs ? 0 : -ENOMEM;
+}
+
+int cvb_sandbox_next(struct cvb_sandbox *sb, struct cvb_result *res)
+{
+	if (sb->pending == 0 || ensure_job_table(sb) < 0)
+		return 0;
+	for (;;) {
+		start_queued(sb);
+		if (sb->n_done > 0) {
+			struct host_job *j = sb->done[0];
+			memmove(sb->done, sb->done + 1, --sb->n_done * sizeof(*sb->done));
+			cvb_job_finalize(sb, j, res);
+			cvb_job_free(j);
+			sb->pending--;
+			return 1;
+		}
+		poll_once(sb);
+		retire_finished(sb);
+	}
+}
+
+/* Validation runs in a job of its own: confined like a conversion, with no input. */
+int cvb_sandbox_validate(struct cvb_sandbox *sb, char **findings, struct cvb_error *err)
+{
+	*findings = NULL;
+	if (ensure_job_table(sb) < 0)
+		return cvb_error_set(err, "out of memory");
+	struct runner_proc *rp = runner_for_job(sb, err);
+	struct host_job *j =
+	    rp ? cvb_job_start(sb, rp, sb->next_id++, NULL, CVB_JOB_VALIDATE, err) : NULL;
+	if (!j) {
+		if (rp && sb->opts.cold)
+			cvb_runner_stop(rp);
+		return -1;
+	}
+	sb->jobs[sb->n_jobs++] = j;
+	while (!cvb_job_finished(j)) {
+		poll_once(sb);
+	}
+	for (size_t i = 0; i < sb->n_jobs; i++)
+		if (sb->jobs[i] == j)
+			sb->jobs[i] = sb->jobs[--sb->n_jobs];
+	if (sb->opts.cold)
+		cvb_runner_stop(j->runner);
+	struct cvb_result res;
+	cvb_job_finalize(sb, j, &res);
+	int rc = 0;
+	if (j->findings && res.outcome == CVB_OUTCOME_COMPLETED) {
+		*findings = j->findings;
+		j->findings = NULL;
+	} else {
+		rc = cvb_error_set(err, "the validator could not run: %s",
+				   res.message ? res.message : cvb_outcome_name(res.outcome));
+	}
+	cvb_result_clear(&res);
+	cvb_job_free(j);
+	return rc;
+}
+
+void cvb_sandbox_close(struct cvb_sandbox *sb)
+{
+	if (!sb)
+		return;
+	for (size_t i = 0; i < sb->n_jobs; i++) {
+		cvb_job_kill(sb->jobs[i]);
+		if (sb->opts.cold)
+			cvb_runner_stop(sb->jobs[i]->runner);
+		cvb_job_free(sb->jobs[i]);
+	}
+	for (size_t i = 0; i < sb->n_done; i++)
+		cvb_job_free(sb->done[i]);
+	for (size_t i = 0; i < sb->n_queue; i++)
+		free(sb->queue[i]);
+	cvb_runner_stop(sb->warm);
+	free(sb->jobs);
+	free(sb->done);
+	free(sb->queue);
+	free(sb->source);
+	free(sb->converter_abs);
+	free(sb->runner_path);
+	cvb_run_opts_clear(&sb->opts);
+	free(sb);
+}
