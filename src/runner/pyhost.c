@@ -566,7 +566,7 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		Py_DECREF(mod);
 	}
 	PyObject *code =
-	    Py_CompileString((const char *)cvb_glue_py, "convbox_job.py", Py_file_input);
+	    Py_CompileString((const char *)cvb_glue_py, "<convbox-runner>", Py_file_input);
 	PyObject *mod = code ? PyImport_ExecCodeModule("convbox_job", code) : NULL;
 	Py_XDECREF(code);
 	if (!mod) {

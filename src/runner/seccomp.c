@@ -44,9 +44,11 @@ static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					      SCMP_A1(SCMP_CMP_EQ, safe_ioctls[i]));
 		return rc;
-	case CVB_SC_ARG_NO_SIGSYS:
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
+	case CVB_SC_ARG_NO_SIGSYS: /* any signal but SIGSYS; SIGSYS only to query */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				      SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
+		return rc ? rc
+			  : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, 0));
 	}
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
