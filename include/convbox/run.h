@@ -92,6 +92,10 @@ int cvb_sandbox_open(const struct cvb_run_opts *o, const uint8_t *source, size_t
 /* Layers missing on this machine that the sandbox runs without (degraded mode); NULL-terminated. */
 const char *const *cvb_sandbox_degraded(const struct cvb_sandbox *sb);
 
+/* What the runner found on this machine, as malloc'd JSON: {"layers":{name:bool}, "landlock_abi":N,
+ * "root":bool}. */
+char *cvb_sandbox_facts(const struct cvb_sandbox *sb);
+
 /*
  * Static analysis of the source, confined like a job. *findings is a
  * malloc'd JSON array (see convbox/validate.h).

@@ -12,6 +12,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cvb_cmd_run, "convert files with a converter in the sandbox"},
+    {"check", cvb_cmd_check, "which sandbox layers this machine offers"},
+    {"policy", cvb_cmd_policy, "print the compiled containment plan"},
 };
 
 static int usage(FILE *f)

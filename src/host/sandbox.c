@@ -109,6 +109,17 @@ const char *const *cvb_sandbox_degraded(const struct cvb_sandbox *sb)
 	return sb->degraded;
 }
 
+char *cvb_sandbox_facts(const struct cvb_sandbox *sb)
+{
+	if (!sb->warm)
+		return NULL;
+	json_t *o = json_pack("{s:O, s:i, s:b}", "layers", sb->warm->layers, "landlock_abi",
+			      sb->warm->landlock_abi, "root", sb->warm->root);
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return t;
+}
+
 int64_t cvb_sandbox_submit(struct cvb_sandbox *sb, const char *input_path, struct cvb_error *err)
 {
 	if (access(input_path, R_OK) < 0)
