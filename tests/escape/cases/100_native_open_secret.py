@@ -1,0 +1,47 @@
+# escape: raw openat(2) of the station secret, below every Python-level check
+# layer: mount, landlock
+# config: native
+# args: --skip-validation
+# expect: completed status=Failed report.errno=ENOENT
+import ctypes
+import errno
+import os
+import struct
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+
+
+def sys_call(nr, *args):
+    """Raw syscall(2), x86_64 numbers; returns (result, errno name or "OK")."""
+    ctypes.set_errno(0)
+    conv = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    ret = LIBC.syscall(ctypes.c_long(nr), *conv)
+    err = ctypes.get_errno()
+    return ret, (errno.errorcode.get(err, str(err)) if ret < 0 else "OK")
+
+
+def child_exit(ret):
+    """If a fork-like call returned 0 we are the child: leave at once."""
+    if ret == 0:
+        LIBC.syscall(ctypes.c_long(231), ctypes.c_long(0))  # exit_group
+
+
+def sockaddr_in(port):
+    return struct.pack("<H", 2) + struct.pack(">H", port) + bytes([127, 0, 0, 1]) + bytes(8)
+
+
+def sockaddr_un(path):
+    raw = path.encode() if isinstance(path, str) else path
+    return struct.pack("<H", 1) + raw + b"\0"
+
+
+class Converter:
+    def convert_file(self, file_path, args):
+        path = args["secret"]
+        fd, err = sys_call(257, -100, path.encode(), 0, 0)  # openat(AT_FDCWD, path, O_RDONLY)
+        if fd >= 0:
+            buf = ctypes.create_string_buffer(8192)
+            n, _ = sys_call(0, fd, buf, 8192)
+            return {"status": "Success", "report": {"leak": buf.raw[:max(n, 0)].decode(errors="replace")}}
+        return {"status": "Failed", "report": {"errno": err}}

@@ -1,0 +1,25 @@
+# escape: with SHELL_EXECUTE, a shell fork bomb (depth 7: 128 leaves if nothing stops it)
+# layer: rlimit, pidns
+# caps: SHELL_EXECUTE
+# args: --skip-validation --max-procs 8 --timeout 8
+# expect: completed status=Success report.leaves<=8
+import os
+import subprocess
+import time
+
+
+class Converter:
+    def convert_file(self, file_path, args):
+        r, w = os.pipe()
+        leaf = f"printf x >&{w}; sleep 30; return"
+        bomb = f'b(){{ [ "$1" -gt 0 ] || {{ {leaf}; }}; b $(($1-1)) & b $(($1-1)) & wait; }}; b 7'
+        subprocess.Popen(["/bin/sh", "-c", bomb, args["marker"]], pass_fds=(w,),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        time.sleep(3)
+        os.set_blocking(r, False)
+        try:
+            leaves = len(os.read(r, 4096))
+        except BlockingIOError:
+            leaves = 0
+        return {"status": "Success", "report": {"leaves": leaves}}

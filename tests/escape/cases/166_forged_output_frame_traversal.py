@@ -1,0 +1,61 @@
+# escape: forge OUTPUT frames whose file names climb out of the output dir into the canary
+# layer: host
+# args: --skip-validation
+# expect: protocol
+# expect: security
+# expect: completed status=Success report.sent=0
+import json
+import os
+import stat
+import struct
+
+
+def frame(ftype, job, payload):
+    """One frame of the convbox wire format (see include/convbox/frame.h)."""
+    hdr = struct.pack("<IHHQI", 0x46425643, ftype, 0, job, len(payload))
+    check = 0x9E3779B9
+    for i in range(0, 20, 4):
+        check = ((check ^ struct.unpack_from("<I", hdr, i)[0]) * 0x01000193) & 0xFFFFFFFF
+    return hdr + struct.pack("<I", check) + payload
+
+
+def channels():
+    out = []
+    for fd in range(3, 1024):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                out.append(fd)
+        except OSError:
+            pass
+    return out
+
+
+def send(frames):
+    sent = 0
+    for fd in channels():
+        for data in frames:
+            try:
+                os.write(fd, data)
+                sent += 1
+            except OSError:
+                pass
+    return sent
+
+
+FORGED = json.dumps({"outcome": "completed", "status": "Success",
+                     "report": {"forged": "FORGED-REPORT"}, "logs": [], "denied": []}).encode()
+
+
+def output_payload(name, data):
+    raw = name.encode()
+    return struct.pack("<H", len(raw)) + raw + data
+
+
+class Converter:
+    def convert_file(self, file_path, args):
+        canary = args["canary_dir"]
+        names = ["../canary/pwn1", canary + "/pwn2", "../" * 12 + canary.lstrip("/") + "/pwn3",
+                 "sub/../../canary/pwn4"]
+        frames = [frame(34, job, output_payload(n, b"written by a forged frame"))
+                  for job in range(0, 17) for n in names]
+        return {"status": "Success", "report": {"sent": send(frames)}}
