@@ -136,6 +136,11 @@ static int spawn_job(struct zygote *z, struct cvb_job *j)
 		return -errno;
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
+	/* compiled here, once per policy, so the child only installs it */
+	char cerr[256];
+	if (!j->spec.trusted &&
+	    !cvb_seccomp_program(r, j->spec.caps, j->spec.limits.max_procs, cerr, sizeof(cerr)))
+		return -EINVAL;
 	unsigned long flags = job_clone_flags(r, &j->spec);
 	cvb_pyhost_before_fork();
 	pid_t pid = clone_job(flags, &pidfd);
