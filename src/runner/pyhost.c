@@ -575,6 +575,16 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		return -1;
 	}
 	py->glue = mod;
+	/*
+	 * Everything allocated so far survives into every job: move it out of
+	 * the collector's reach so a job's first collection does not touch (and
+	 * copy) every page the zygote shares with it.
+	 */
+	PyObject *gc = PyImport_ImportModule("gc");
+	PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+	Py_XDECREF(r);
+	Py_XDECREF(gc);
+	PyErr_Clear();
 	return 0;
 }
 
