@@ -42,8 +42,9 @@ static int spawn_runner(const char *path, int child_fd, pid_t *pid, struct cvb_e
 static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	bool network = sb->opts.trusted || (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL));
-	json_t *o = json_pack("{s:I, s:b, s:s}", "max_frame", (json_int_t)sb->opts.max_frame,
-			      "network", network, "converter_path", sb->converter_abs);
+	json_t *o = json_pack("{s:I, s:b, s:s, s:b}", "max_frame", (json_int_t)sb->opts.max_frame,
+			      "network", network, "converter_path", sb->converter_abs, "preload",
+			      !sb->opts.cold);
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!t)
@@ -155,6 +156,13 @@ int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, stru
 		if (strcmp(needed[i], "network namespace") == 0 &&
 		    (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL)))
 			continue;
+		/* the namespaces are the frame every other layer hangs on: never optional */
+		if (i < 3)
+			return cvb_error_set(err,
+					     "this kernel offers no %s, which convbox cannot run "
+					     "without, even with --allow-degraded (see `convbox "
+					     "check`)",
+					     needed[i]);
 		if (!sb->opts.allow_degraded)
 			return cvb_error_set(err,
 					     "strict mode: this kernel offers no %s, so the "

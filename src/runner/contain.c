@@ -608,6 +608,10 @@ static int apply_landlock(struct cvb_runner *r, struct cvb_job *j)
 
 static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
 {
+	if (!r->layers.present[CVB_LAYER_SECCOMP]) {
+		errno = 0;
+		return j->spec.allow_degraded ? 0 : fail(j, "seccomp", "seccomp is not available");
+	}
 	const struct sock_fprog *prog =
 	    cvb_seccomp_program(r, j->spec.caps, j->spec.limits.max_procs, j->err, sizeof(j->err));
 	if (!prog || cvb_seccomp_install(prog, j->err, sizeof(j->err)) < 0) {

@@ -557,7 +557,7 @@ static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 
 static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 {
-	for (const char *const *m = preload; *m; m++) {
+	for (const char *const *m = preload; py->runner->preload && *m; m++) {
 		PyObject *mod = PyImport_ImportModule(*m);
 		if (!mod) {
 			PyErr_Clear(); /* a missing optional module is not fatal */

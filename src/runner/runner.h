@@ -86,6 +86,7 @@ struct cvb_runner {
 	uid_t outer_uid; /* uid a job's uid 1000 maps to, in the runner's namespace */
 	gid_t outer_gid;
 	bool network; /* the runner kept the host network (NETWORK_FULL jobs) */
+	bool preload; /* import the stdlib converters use before the first job (zygote) */
 	struct cvb_layers layers;
 	char *converter_path;
 	uint8_t *source;

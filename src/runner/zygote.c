@@ -61,16 +61,17 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	json_t *o = json_loads((char *)p, 0, NULL);
 	free(p);
 	json_int_t max_frame = 0;
-	int network = 0;
+	int network = 0, preload = 1;
 	const char *path = NULL;
-	if (!o || json_unpack(o, "{s:I, s:b, s:s}", "max_frame", &max_frame, "network", &network,
-			      "converter_path", &path) < 0) {
+	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b}", "max_frame", &max_frame, "network",
+			      &network, "converter_path", &path, "preload", &preload) < 0) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;
 	}
 	r->max_frame = (uint32_t)max_frame;
 	r->network = network;
+	r->preload = preload;
 	r->converter_path = strdup(path);
 	json_decref(o);
 	rc = cvb_frame_read(r->ctl_fd, r->max_frame, &h, &r->source, NULL, NULL);

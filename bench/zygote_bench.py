@@ -1,0 +1,146 @@
+"""Fast-path benchmark (issue 5): the same files, the spec's SafeCSVConverter,
+four ways, side by side in one run.
+
+  (a) a fresh python3.11 per file, no sandbox (what the spec documents)
+  (b) convbox run --cold  (a fresh runner per file, fully isolated)
+  (c) convbox run         (the zygote forks a fully isolated job per file)
+  (d) convbox run --trusted (the zygote, no confinement)
+
+Latency per conversion comes from a sequential run (--jobs 1): the gap
+between consecutive result lines. Throughput comes from a run with --jobs
+set to the number of CPUs. Memory: each job's peak RSS (from the result)
+and the zygote's RSS and PSS, sampled while it runs.
+
+usage: python3.11 -I bench/zygote_bench.py [--files N] [--convbox PATH]
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def make_inputs(folder, n):
+    files = []
+    for i in range(n):
+        p = folder / ("unit_%05d.csv" % i)
+        p.write_text("sn,value,unit\nSN%05d,%d.5,V\nSN%05d,2.5,V\n" % (i, i % 7, i))
+        files.append(str(p))
+    return files
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def run_plain(files):
+    lat = []
+    t0 = time.perf_counter()
+    for f in files:
+        s = time.perf_counter()
+        subprocess.run(["/usr/bin/python3.11", "-I", str(HERE / "plain_convert.py"),
+                        str(HERE / "safe_csv.py"), f], check=True, stdout=subprocess.DEVNULL)
+        lat.append(time.perf_counter() - s)
+    return lat, time.perf_counter() - t0
+
+
+class RunnerSampler(threading.Thread):
+    """Samples RSS/PSS of convbox-runner processes that are children of `parent`."""
+
+    def __init__(self, parent):
+        super().__init__(daemon=True)
+        self.parent, self.stop, self.rss, self.pss = parent, False, 0, 0
+
+    def run(self):
+        while not self.stop:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    stat = pathlib.Path("/proc/%s/stat" % pid).read_text()
+                    if "(convbox-runner)" not in stat or int(stat.split(") ")[1].split()[1]) != self.parent:
+                        continue
+                    roll = pathlib.Path("/proc/%s/smaps_rollup" % pid).read_text()
+                except (OSError, IndexError, ValueError):
+                    continue
+                for line in roll.splitlines():
+                    if line.startswith("Rss:"):
+                        self.rss = max(self.rss, int(line.split()[1]))
+                    if line.startswith("Pss:"):
+                        self.pss = max(self.pss, int(line.split()[1]))
+            time.sleep(0.05)
+
+
+def run_convbox(convbox, files, extra, jobs):
+    cmd = [convbox, "run", str(HERE / "safe_csv.py")] + files + ["--jobs", str(jobs)] + extra
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    sampler = RunnerSampler(proc.pid)
+    sampler.start()
+    stamps, rss, ok = [], [], 0
+    for line in proc.stdout:
+        stamps.append(time.perf_counter())
+        res = json.loads(line)
+        ok += res.get("status") == "Success"
+        rss.append(res.get("usage", {}).get("max_rss_kb", 0))
+    proc.wait()
+    total = time.perf_counter() - t0
+    sampler.stop = True
+    lat = [b - a for a, b in zip(stamps, stamps[1:])]
+    return {"lat": lat, "total": total, "ok": ok, "rss": rss, "runner_rss": sampler.rss,
+            "runner_pss": sampler.pss}
+
+
+def row(name, lat, total, n):
+    print("%-34s %9.2f %9.2f %11.1f" % (name, statistics.median(lat) * 1e3, pct(lat, 0.9) * 1e3,
+                                         n / total))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--plain-files", type=int, default=200,
+                    help="files for path (a) and (b), which are slow")
+    ap.add_argument("--convbox", default=str(HERE.parent / "build" / "convbox"))
+    args = ap.parse_args()
+    cpus = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        files = make_inputs(pathlib.Path(tmp), args.files)
+        few = files[: args.plain_files]
+        print("files: %d (paths a and b: %d); CPUs: %d; load before: %s" %
+              (len(files), len(few), cpus, os.getloadavg()[0]))
+        a_lat, a_total = run_plain(few)
+        b_seq = run_convbox(args.convbox, few, ["--cold"], 1)
+        b_par = run_convbox(args.convbox, few, ["--cold"], cpus)
+        c_seq = run_convbox(args.convbox, files, [], 1)
+        c_par = run_convbox(args.convbox, files, [], cpus)
+        d_seq = run_convbox(args.convbox, files, ["--trusted"], 1)
+        d_par = run_convbox(args.convbox, files, ["--trusted"], cpus)
+    for r, n in ((b_par, len(few)), (c_par, len(files)), (d_par, len(files))):
+        assert r["ok"] == n, "a conversion failed: %d of %d succeeded" % (r["ok"], n)
+    print("\n%-34s %9s %9s %11s" % ("path", "median ms", "p90 ms", "files/s"))
+    row("(a) python3.11 per file, no sandbox", a_lat, a_total, len(few))
+    row("(b) convbox --cold (isolated)", b_seq["lat"], b_par["total"], len(few))
+    row("(c) convbox zygote (isolated)", c_seq["lat"], c_par["total"], len(files))
+    row("(d) convbox --trusted (zygote)", d_seq["lat"], d_par["total"], len(files))
+    a_med, c_med, d_med = (statistics.median(x) for x in (a_lat, c_seq["lat"], d_seq["lat"]))
+    print("\nratio a/c (median latency): %.1f   (goal: >= 15)" % (a_med / c_med))
+    print("ratio c/d (isolation cost):  %.2f" % (c_med / d_med))
+    print("zygote throughput: %.0f files/s with full isolation on %d CPUs (goal: >= 500)" %
+          (len(files) / c_par["total"], cpus))
+    print("\nper-job peak RSS (median): %d kB isolated, %d kB trusted" %
+          (statistics.median(c_par["rss"]), statistics.median(d_par["rss"])))
+    print("zygote: RSS %d kB, PSS %d kB (sampled while converting)" %
+          (c_par["runner_rss"], c_par["runner_pss"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
