@@ -29,7 +29,7 @@ struct run_cli {
 	bool no_default_caps;
 	bool help;
 	const char *config;
-	char err[512];
+	char err[1100];
 };
 
 typedef int (*opt_fn)(struct run_cli *c, const char *val);

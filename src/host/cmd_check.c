@@ -90,7 +90,7 @@ static bool job_row(struct cvb_sandbox *sb)
 	close(fd);
 	struct cvb_result r;
 	bool ok = cvb_sandbox_submit(sb, path, &e) > 0 && cvb_sandbox_next(sb, &r) == 1;
-	char detail[256];
+	char detail[sizeof(e.msg)];
 	if (ok) {
 		ok = r.outcome == CVB_OUTCOME_COMPLETED && strcmp(r.status, "Success") == 0;
 		snprintf(detail, sizeof(detail), "%s",

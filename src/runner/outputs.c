@@ -58,14 +58,15 @@ static int visit(struct walk *w, int dirfd, const char *name, const char *prefix
 {
 	char rel[4096];
 	struct stat st;
-	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
+	if ((size_t)snprintf(rel, sizeof(rel), "%s%s", prefix, name) >= sizeof(rel) - 1)
+		return 0; /* deeper than any name the host would accept */
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			return 0;
-		char sub_prefix[4096];
+		char sub_prefix[4096 + 2];
 		snprintf(sub_prefix, sizeof(sub_prefix), "%s/", rel);
 		return walk_dir(w, sub, sub_prefix, depth + 1);
 	}
