@@ -93,6 +93,7 @@ int cvb_frame_decode_header(const uint8_t in[CVB_FRAME_HEADER_SIZE], uint32_t ma
  * short writes. Returns CVB_FRAME_OK or CVB_FRAME_IO (errno set).
  */
 int cvb_frame_write(int fd, uint16_t type, uint64_t job_id, const void *payload, size_t len);
+/* (On a socket whose peer is gone this returns CVB_FRAME_IO with EPIPE, never SIGPIPE.) */
 
 /* Same, with file descriptors attached as SCM_RIGHTS (fd must be a unix socket). */
 int cvb_frame_write_fds(int fd, uint16_t type, uint64_t job_id, const void *payload, size_t len,
@@ -102,7 +103,9 @@ int cvb_frame_write_fds(int fd, uint16_t type, uint64_t job_id, const void *payl
  * Blocking read of one whole frame. On success *payload is a malloc'd buffer
  * of hdr->len bytes plus a terminating NUL (so JSON payloads are C strings);
  * the caller frees it. fds (may be NULL) receives up to *nfds descriptors
- * passed with the frame; *nfds is updated to the number received.
+ * passed with the frame (more are closed); *nfds is updated to the number
+ * received. Descriptors received with a frame that is then rejected are
+ * still handed back: the caller closes them.
  */
 int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8_t **payload,
 		   int *fds, size_t *nfds);
@@ -117,7 +120,7 @@ struct cvb_frame_reader *cvb_frame_reader_new(uint32_t max_len);
 void cvb_frame_reader_free(struct cvb_frame_reader *r);
 
 /*
- * Read what is available from fd (non-blocking).
+ * Read what is available from fd (non-blocking). Returns the number of bytes
  * read (0 = end of stream), or CVB_FRAME_IO with errno EAGAIN when nothing
  * is available.
  */

@@ -172,8 +172,10 @@ static int write_all_iov(int fd, struct iovec *iov, int iovcnt, const int *fds, 
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	while (msg.msg_iovlen > 0) {
-		ssize_t n = nfds > 0 ? sendmsg(fd, &msg, MSG_NOSIGNAL)
-				     : writev(fd, msg.msg_iov, (int)msg.msg_iovlen);
+		/* MSG_NOSIGNAL: a peer that went away is an error, never a SIGPIPE */
+		ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK && nfds == 0)
+			n = writev(fd, msg.msg_iov, (int)msg.msg_iovlen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -208,8 +210,12 @@ int cvb_frame_write_fds(int fd, uint16_t type, uint64_t job_id, const void *payl
 	return write_all_iov(fd, iov, len ? 2 : 1, fds, nfds);
 }
 
-/* Read exactly n bytes; the first recvmsg may carry descriptors. */
-static int read_exact(int fd, uint8_t *buf, size_t n, int *fds, size_t *nfds, int at_start)
+/*
+ * Read exactly n bytes; the first recvmsg may carry descriptors. *nfds is the
+ * count so far, cap the caller's capacity; descriptors beyond it are closed.
+ */
+static int read_exact(int fd, uint8_t *buf, size_t n, int *fds, size_t *nfds, size_t cap,
+		      int at_start)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -240,10 +246,12 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int *fds, size_t *nfds, in
 				size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 				int *in = (int *)CMSG_DATA(c);
 				for (size_t i = 0; i < k; i++) {
-					if (*nfds < CVB_FRAME_MAX_FDS)
-						fds[(*nfds)++] = in[i];
+					int d;
+					memcpy(&d, in + i, sizeof(d));
+					if (*nfds < cap)
+						fds[(*nfds)++] = d;
 					else
-						close(in[i]);
+						close(d);
 				}
 			}
 		}
@@ -256,9 +264,9 @@ int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8
 		   int *fds, size_t *nfds)
 {
 	uint8_t raw[CVB_FRAME_HEADER_SIZE];
-	size_t got_fds = 0;
+	size_t got_fds = 0, cap = fds && nfds ? *nfds : 0;
 	*payload = NULL;
-	int rc = read_exact(fd, raw, sizeof(raw), fds, fds ? &got_fds : NULL, 1);
+	int rc = read_exact(fd, raw, sizeof(raw), fds, fds ? &got_fds : NULL, cap, 1);
 	if (nfds)
 		*nfds = got_fds;
 	if (rc != CVB_FRAME_OK)
@@ -269,7 +277,7 @@ int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8
 	uint8_t *buf = malloc((size_t)hdr->len + 1);
 	if (!buf)
 		return CVB_FRAME_NOMEM;
-	rc = read_exact(fd, buf, hdr->len, NULL, NULL, 0);
+	rc = read_exact(fd, buf, hdr->len, NULL, NULL, 0, 0);
 	if (rc != CVB_FRAME_OK) {
 		free(buf);
 		return rc;
@@ -330,6 +338,8 @@ int cvb_frame_reader_feed(struct cvb_frame_reader *r, const uint8_t *buf, size_t
 {
 	if (r->failed)
 		return r->failed;
+	if (len == 0)
+		return CVB_FRAME_OK;
 	if (reader_reserve(r, len) != CVB_FRAME_OK)
 		return r->failed = CVB_FRAME_NOMEM;
 	memcpy(r->buf + r->len, buf, len);
