@@ -1,0 +1,6 @@
+# expect: dangerous-call
+import asyncio
+
+
+async def run():
+    return await asyncio.create_subprocess_exec('ls')

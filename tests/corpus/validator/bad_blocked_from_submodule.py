@@ -1,0 +1,2 @@
+# expect: blocked-import
+from ctypes import util

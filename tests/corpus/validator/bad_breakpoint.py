@@ -1,0 +1,3 @@
+# expect: dangerous-call
+def f():
+    breakpoint()

@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import builtins
+
+builtins.exec('import os')

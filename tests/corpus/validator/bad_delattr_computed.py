@@ -1,0 +1,3 @@
+# expect: computed-getattr
+def f(obj, parts):
+    delattr(obj, '_'.join(parts))

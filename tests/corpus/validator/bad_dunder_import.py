@@ -1,0 +1,2 @@
+# expect: dynamic-import
+m = __import__('o' + 's')

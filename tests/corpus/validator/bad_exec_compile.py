@@ -1,0 +1,2 @@
+# expect: dangerous-call,dangerous-call
+exec(compile(open('x').read(), 'x', 'exec'))

@@ -1,0 +1,4 @@
+# expect: introspection
+import gc
+
+objs = gc.get_objects()

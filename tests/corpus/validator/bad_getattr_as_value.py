@@ -1,0 +1,3 @@
+# expect: computed-getattr
+g = getattr
+x = g(object, 'y')

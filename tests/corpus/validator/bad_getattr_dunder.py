@@ -1,0 +1,3 @@
+# expect: computed-getattr
+def f(obj):
+    return getattr(obj, '__class__')

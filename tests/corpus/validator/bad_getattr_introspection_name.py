@@ -1,0 +1,3 @@
+# expect: introspection
+def f(func):
+    return getattr(func, '__globals__')

@@ -1,0 +1,4 @@
+# expect: computed-getattr
+import shutil
+
+osmod = getattr(shutil, 'os')

@@ -1,0 +1,2 @@
+# expect: introspection
+b = globals()['__buil' + 'tins__']

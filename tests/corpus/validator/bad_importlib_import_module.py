@@ -1,0 +1,4 @@
+# expect: dynamic-import
+import importlib
+
+m = importlib.import_module('subpro' + 'cess')

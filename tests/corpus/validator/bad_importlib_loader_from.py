@@ -1,0 +1,2 @@
+# expect: dynamic-import
+from importlib.machinery import SourceFileLoader

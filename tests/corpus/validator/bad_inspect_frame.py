@@ -1,0 +1,4 @@
+# expect: introspection,introspection
+import inspect
+
+f = inspect.currentframe().f_back

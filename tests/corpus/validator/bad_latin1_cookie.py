@@ -1,0 +1,3 @@
+# expect: encoding-declaration
+# -*- coding: latin-1 -*-
+x = 1

@@ -1,0 +1,2 @@
+# expect: introspection
+import __main__

@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import marshal
+
+code = marshal.loads(b'')

@@ -1,0 +1,6 @@
+# expect: module-alias
+import sys
+
+
+class Holder:
+    mod = sys

@@ -1,0 +1,6 @@
+# expect: module-alias
+import os
+
+
+def run(cmd, m=os):
+    return m.system(cmd)

@@ -1,0 +1,4 @@
+# expect: introspection
+import os
+
+f = os.__dict__['sys' + 'tem']

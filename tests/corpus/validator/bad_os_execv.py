@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import os
+
+os.execv('/bin/sh', ['sh'])

@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import os
+
+print(os.popen('id').read())

@@ -1,0 +1,6 @@
+# expect: dangerous-call
+import pickle
+
+
+def load(data):
+    return pickle.loads(data)

@@ -1,0 +1,4 @@
+# expect: dangerous-call,dangerous-call
+import posix
+
+posix.system('id')

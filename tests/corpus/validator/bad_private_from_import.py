@@ -1,0 +1,2 @@
+# expect: introspection
+from tempfile import _os

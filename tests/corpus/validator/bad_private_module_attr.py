@@ -1,0 +1,4 @@
+# expect: introspection
+import tempfile
+
+tempfile._os.system('id')

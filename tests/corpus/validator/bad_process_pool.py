@@ -1,0 +1,2 @@
+# expect: dangerous-call
+from concurrent.futures import ProcessPoolExecutor

@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import pty
+
+pty.spawn('/bin/sh')

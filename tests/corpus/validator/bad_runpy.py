@@ -1,0 +1,2 @@
+# expect: dynamic-import
+import runpy

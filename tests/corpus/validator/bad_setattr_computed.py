@@ -1,0 +1,3 @@
+# expect: computed-getattr
+def f(obj, name, value):
+    setattr(obj, name, value)

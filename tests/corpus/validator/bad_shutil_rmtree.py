@@ -1,0 +1,4 @@
+# expect: dangerous-call
+import shutil
+
+shutil.rmtree('/output')

@@ -1,0 +1,4 @@
+# expect: dangerous-call,dangerous-call
+from shutil import rmtree as wipe
+
+wipe('/output')

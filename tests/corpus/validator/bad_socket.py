@@ -1,0 +1,4 @@
+# expect: blocked-import,blocked-import
+import socket
+
+s = socket.create_connection(('example.invalid', 80))

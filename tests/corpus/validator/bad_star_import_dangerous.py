@@ -1,0 +1,4 @@
+# expect: dangerous-call
+from pty import *
+
+spawn('/bin/sh')

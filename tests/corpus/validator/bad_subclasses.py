@@ -1,0 +1,2 @@
+# expect: introspection,introspection
+classes = ().__class__.__base__.__subclasses__()

@@ -1,0 +1,4 @@
+# expect: introspection
+import types
+
+f = types.FunctionType(compile_me, {})

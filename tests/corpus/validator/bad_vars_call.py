@@ -1,0 +1,3 @@
+# expect: introspection
+def f():
+    return vars()
