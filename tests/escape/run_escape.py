@@ -65,13 +65,24 @@ EXIT_CODES = {"converter_error": 1, "usage": 2, "security": 3, "timeout": 4, "cp
               "sandbox_error": 6}
 LAYERS = ("validator", "audit-hook", "seccomp", "landlock", "mount", "userns", "pidns", "netns",
           "rlimit", "timeout", "host", "capability")
-NATIVE_CONFIG = {"sandbox": {"native_modules": ["ctypes", "_ctypes"]}}
+# Named configs a case can ask for with `config: NAME`. blocked_imports is
+# spelled out because a config's list replaces the default one: "native"
+# only takes ctypes off it, "open-imports" empties it (and lets subprocess load
+# its _posixsubprocess helper) so that a granted capability is reached by
+# subprocess/socket instead of stopping at the import.
+DEFAULT_BLOCKED = ["subprocess", "os.system", "socket", "ctypes", "multiprocessing"]
+CONFIGS = {
+    "native": {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
+                           "blocked_imports": [m for m in DEFAULT_BLOCKED if m != "ctypes"]}},
+    "open-imports": {"sandbox": {"blocked_imports": [], "native_modules": ["_posixsubprocess"]}},
+}
 DEFAULT_TIMEOUT = "10"
 DEFAULT_MAX_OUTPUT_MB = 100
 OUTER_MARGIN = 20.0
 PIDS_MAX = 256
 USER_NPROC = 4096
 NOBODY = 65534
+STATION_ROOT = "/var/tmp"  # outside the sandbox's view, and not /tmp, whose name FILE_TEMP owns
 
 
 # ----------------------------------------------------------------- case headers
@@ -113,7 +124,7 @@ class Case:
         self.layers = []
         self.args = []
         self.caps = []
-        self.native = False
+        self.config = None
         self.expects = []
         self.denied_caps = []
         self.network = set()
@@ -148,9 +159,9 @@ class Case:
         elif key == "caps":
             self.caps += value.replace(",", " ").split()
         elif key == "config":
-            if value != "native":
-                raise CaseError(f"{self.name}: config: only 'native' is known")
-            self.native = True
+            if value not in CONFIGS:
+                raise CaseError(f"{self.name}: config: one of {sorted(CONFIGS)}")
+            self.config = value
         elif key == "expect":
             self.expects.append(parse_expect(value))
         elif key == "denied-capability":
@@ -314,9 +325,11 @@ class Station:
         os.chmod(self.converter, 0o644)
         self.out = self._dir("out", 0o755)
         self.run = self._dir("run", 0o700)
-        self.config = os.path.join(self.run, "native.json")
-        with open(self.config, "w") as f:
-            json.dump(NATIVE_CONFIG, f)
+        self.config = None
+        if case.config:
+            self.config = os.path.join(self.run, case.config + ".json")
+            with open(self.config, "w") as f:
+                json.dump(CONFIGS[case.config], f)
         self.listeners = Listeners(self.dir)
         self.before = snapshot(self.dir, {"out", "run"})
         with open(self.input, "rb") as f:
@@ -483,7 +496,7 @@ def convbox_command(convbox, case, station):
     cmd += station.converter_args()
     for cap in case.caps:
         cmd += ["--cap", cap]
-    if case.native:
+    if station.config:
         cmd += ["--config", station.config]
     cmd += case.args
     if "--timeout" not in case.args:
@@ -766,8 +779,8 @@ def evaluate(case, station, run):
     rc = summary.get("rc")
     results = parse_stdout(run.get("stdout"), problems)
     result = results[0] if results else None
-    usage_only = all(e["outcome"] == "usage" for e in case.expects)
-    if len(results) != 1 and not (usage_only and rc == 2):
+    usage_ok = any(e["outcome"] == "usage" for e in case.expects) and rc == 2
+    if len(results) != 1 and not (usage_ok and not results):
         problems.append(f"{len(results)} result lines on stdout, expected 1")
     matched = check_outcome(case, result, rc, problems)
     check_result_fields(case, matched, result, rc, problems)
@@ -933,7 +946,7 @@ def main(argv):
     cgroups = CgroupSuite(args.cgroup_parent)
     if not cgroups.path:
         print("run_escape: note: no pids cgroup; the outer pid namespace is the only process cap")
-    suite_dir = tempfile.mkdtemp(prefix="convbox-escape-", dir="/tmp")
+    suite_dir = tempfile.mkdtemp(prefix="convbox-escape-", dir=STATION_ROOT)
     os.chmod(suite_dir, 0o755)
     entries = []
     try:

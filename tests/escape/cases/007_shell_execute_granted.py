@@ -1,5 +1,6 @@
 # escape: none; with SHELL_EXECUTE /bin/sh runs inside the same confinement
 # layer: capability, seccomp
+# xfail: SHELL_EXECUTE is granted but the default blocked_imports still vetoes `import subprocess` (validator and audit hook), so the capability cannot be used as granted
 # caps: SHELL_EXECUTE
 # args: --max-procs 8
 # expect: completed status=Success report.out=hi report.rc=0

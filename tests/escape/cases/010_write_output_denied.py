@@ -8,7 +8,7 @@ import os
 
 class Converter:
     def convert_file(self, file_path, args):
-        outdir = os.environ.get("CONVBOX_OUTPUT_DIR", "/output")
+        outdir = "/output"  # the documented place; the env var is only set with the capability
         try:
             with open(os.path.join(outdir, "result.txt"), "w") as f:
                 f.write("written without the capability")

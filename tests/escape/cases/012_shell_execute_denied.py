@@ -1,5 +1,6 @@
 # escape: run /bin/sh through subprocess without SHELL_EXECUTE
 # layer: capability, audit-hook, seccomp
+# config: open-imports
 # args: --skip-validation
 # expect: security
 # denied-capability: SHELL_EXECUTE

@@ -1,5 +1,6 @@
 # escape: connect to the harness's loopback TCP listener without a network capability
 # layer: capability, audit-hook, netns
+# config: open-imports
 # args: --skip-validation
 # expect: security
 # denied-capability: NETWORK_FULL

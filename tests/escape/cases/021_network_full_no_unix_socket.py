@@ -1,5 +1,6 @@
 # escape: with NETWORK_FULL granted, reach the host's pathname unix socket (not covered by it)
 # layer: seccomp, mount, audit-hook
+# config: open-imports
 # caps: NETWORK_FULL
 # args: --skip-validation
 # expect: security

@@ -1,5 +1,6 @@
 # escape: with NETWORK_FULL (host network namespace) connect to the host's abstract unix socket
 # layer: seccomp, landlock, audit-hook
+# config: open-imports
 # caps: NETWORK_FULL
 # args: --skip-validation
 # expect: security

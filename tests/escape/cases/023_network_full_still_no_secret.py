@@ -1,5 +1,6 @@
 # escape: with NETWORK_FULL granted, read the secret and send it to the harness listener
 # layer: audit-hook, mount, landlock
+# config: open-imports
 # caps: NETWORK_FULL
 # args: --skip-validation
 # expect: security

@@ -1,13 +1,23 @@
 # escape: with SHELL_EXECUTE, double-fork a setsid daemon that ignores SIGTERM/SIGHUP and return at once
 # layer: pidns
+# xfail: every child process dies of SIGSYS before execve: the seccomp row "rt_sigaction [not replacing SIGSYS]" traps the SIG_DFL reset that posix_spawn, system() and _posixsubprocess do in the child while signals are blocked, so the kernel kills it (wait status 31); SHELL_EXECUTE cannot run anything
+# config: open-imports
 # caps: SHELL_EXECUTE
 # args: --skip-validation --max-procs 8
-# expect: completed status=Success
+# expect: completed status=Success report.up=true
+import os
+import select
 import subprocess
 
 
 class Converter:
     def convert_file(self, file_path, args):
-        daemon = "(trap '' TERM HUP INT; while :; do sleep 1; done) </dev/null >/dev/null 2>&1 &"
-        subprocess.run(["/bin/sh", "-c", daemon, args["marker"]], start_new_session=True, timeout=5)
-        return {"status": "Success", "report": {"daemonized": True}}
+        r, w = os.pipe()
+        daemon = (f"(trap '' TERM HUP INT; printf up >&{w}; exec {w}>&-; "
+                  "while :; do sleep 1; done) </dev/null >/dev/null 2>&1 &")
+        subprocess.run(["/bin/sh", "-c", daemon, args["marker"]], start_new_session=True,
+                       pass_fds=(w,), timeout=5)
+        os.close(w)
+        ready, _, _ = select.select([r], [], [], 3)
+        up = bool(ready) and os.read(r, 2) == b"up"
+        return {"status": "Success", "report": {"up": up}}

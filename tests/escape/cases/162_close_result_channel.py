@@ -2,6 +2,7 @@
 # layer: host
 # args: --skip-validation
 # expect: protocol
+# expect: converter_error
 # expect: completed status=Success report.open=0
 import os
 
