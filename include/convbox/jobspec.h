@@ -35,6 +35,8 @@ struct cvb_jobspec {
 	struct cvb_limits limits;
 	bool trusted;
 	bool allow_degraded;
+	bool inline_source; /* validation of bytes that follow the JOB frame as a SOURCE frame */
+	size_t inline_source_len; /* runner side: their length */
 	uint32_t max_frame;
 	struct cvb_strlist blocked_imports;
 	struct cvb_strlist allowed_imports; /* validator allowlist; empty = none */

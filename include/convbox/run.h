@@ -102,6 +102,13 @@ char *cvb_sandbox_facts(const struct cvb_sandbox *sb);
  */
 int cvb_sandbox_validate(struct cvb_sandbox *sb, char **findings, struct cvb_error *err);
 
+/*
+ * Static analysis of other bytes (`convbox validate`), in a confined job of
+ * this sandbox's runner. path only names the file in messages.
+ */
+int cvb_sandbox_validate_bytes(struct cvb_sandbox *sb, const uint8_t *src, size_t len,
+			       const char *path, char **findings, struct cvb_error *err);
+
 /* Queue one input; returns its job id (> 0) or -1 with err set (unreadable input). */
 int64_t cvb_sandbox_submit(struct cvb_sandbox *sb, const char *input_path, struct cvb_error *err);
 

@@ -66,18 +66,18 @@ char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 		return NULL;
 	json_t *o = json_pack(
 	    "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:I,"
-	    " s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
+	    " s:b, s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
 	    "job_id", (json_int_t)js->job_id, "mode",
 	    js->mode == CVB_JOB_VALIDATE ? "validate" : "convert", "input_name",
 	    opt_string(js->input_name), "input_path", opt_string(js->input_path), "args", args,
 	    "class", opt_string(js->class_name), "converter_path", opt_string(js->converter_path),
 	    "output_dir", opt_string(js->output_dir), "caps", (json_int_t)js->caps, "trusted",
 	    js->trusted, "allow_degraded", js->allow_degraded, "max_frame",
-	    (json_int_t)js->max_frame, "limits", "timeout_s", l->timeout_s, "cpu_s", l->cpu_s,
-	    "memory_mb", (json_int_t)l->memory_mb, "max_output_mb", (json_int_t)l->max_output_mb,
-	    "max_open_files", (json_int_t)l->max_open_files, "max_procs", (json_int_t)l->max_procs,
-	    "max_files", (json_int_t)l->max_files, "blocked_imports",
-	    strlist_json(&js->blocked_imports), "allowed_imports",
+	    (json_int_t)js->max_frame, "inline_source", js->inline_source, "limits", "timeout_s",
+	    l->timeout_s, "cpu_s", l->cpu_s, "memory_mb", (json_int_t)l->memory_mb, "max_output_mb",
+	    (json_int_t)l->max_output_mb, "max_open_files", (json_int_t)l->max_open_files,
+	    "max_procs", (json_int_t)l->max_procs, "max_files", (json_int_t)l->max_files,
+	    "blocked_imports", strlist_json(&js->blocked_imports), "allowed_imports",
 	    strlist_json(&js->allowed_imports), "native_modules",
 	    strlist_json(&js->native_modules));
 	if (!o)
@@ -146,6 +146,7 @@ int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, s
 	js->trusted = trusted;
 	js->allow_degraded = degraded;
 	js->max_frame = (uint32_t)max_frame;
+	js->inline_source = json_is_true(json_object_get(o, "inline_source"));
 	js->input_name = dup_opt(json_object_get(o, "input_name"));
 	js->input_path = dup_opt(json_object_get(o, "input_path"));
 	js->class_name = dup_opt(json_object_get(o, "class"));

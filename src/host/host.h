@@ -61,6 +61,9 @@ struct host_job {
 	char *staging; /* trusted mode: host folder the converter writes to */
 	char *findings;
 	int input_fd;
+	const uint8_t *inline_src; /* validation of other bytes (borrowed) */
+	size_t inline_len;
+	const char *inline_path;
 };
 
 struct cvb_sandbox {
@@ -92,6 +95,10 @@ int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, stru
 /* job.c */
 struct host_job *cvb_job_start(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
 			       const char *input, enum cvb_job_mode mode, struct cvb_error *err);
+/* A validation job for other bytes: JOB with inline_source, then a SOURCE frame. */
+struct host_job *cvb_job_start_inline(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
+				      const uint8_t *src, size_t len, const char *path,
+				      struct cvb_error *err);
 void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j);
 void cvb_job_on_pipe(struct cvb_sandbox *sb, struct host_job *j, int which);
 void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, uint8_t *payload,

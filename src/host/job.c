@@ -65,6 +65,7 @@ static char *job_json(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_m
 	const struct cvb_run_opts *o = &sb->opts;
 	char *name = j->input ? strdup(base_name(j->input)) : NULL;
 	char *cls = o->class_name ? strdup(o->class_name) : NULL;
+	char *conv = strdup(j->inline_path ? j->inline_path : sb->converter_abs);
 	struct cvb_jobspec js = {
 	    .job_id = j->id,
 	    .mode = mode,
@@ -72,7 +73,8 @@ static char *job_json(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_m
 	    .input_path = j->input,
 	    .args_json = o->args_json,
 	    .class_name = cls,
-	    .converter_path = sb->converter_abs,
+	    .converter_path = conv,
+	    .inline_source = j->inline_src != NULL,
 	    .output_dir = j->staging,
 	    .caps = o->caps,
 	    .limits = o->limits,
@@ -86,6 +88,7 @@ static char *job_json(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_m
 	char *text = cvb_jobspec_to_json(&js);
 	free(name);
 	free(cls);
+	free(conv);
 	return text;
 }
 
@@ -122,49 +125,79 @@ static struct host_job *job_new(uint64_t id, const char *input)
 	return j;
 }
 
+/* The JOB frame, with the job's descriptors; for inline validation the bytes follow. */
+static int send_job(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_mode mode,
+		    int child[4], bool with_input)
+{
+	char *spec = job_json(sb, j, mode);
+	int rc = spec ? cvb_frame_write_fds(j->runner->ctl_fd, CVB_FRAME_JOB, j->id, spec,
+					    strlen(spec), child, with_input ? 4 : 3)
+		      : CVB_FRAME_NOMEM;
+	free(spec);
+	if (rc == CVB_FRAME_OK && j->inline_src)
+		rc = cvb_frame_write(j->runner->ctl_fd, CVB_FRAME_SOURCE, j->id, j->inline_src,
+				     j->inline_len);
+	return rc;
+}
+
+static struct host_job *job_start(struct cvb_sandbox *sb, struct host_job *j,
+				  enum cvb_job_mode mode, struct cvb_error *err)
+{
+	int child[4] = {-1, -1, -1, -1};
+	int rc = CVB_FRAME_IO;
+	j->chan = cvb_frame_reader_new(sb->opts.max_frame);
+	if (j->input && (j->input_fd = child[3] = open_input(j->input, err)) < 0)
+		goto out_close;
+	if (j->input && sb->opts.trusted && !(j->staging = make_staging(err)))
+		goto out_close;
+	if (!j->chan || make_channels(j, child, err) < 0)
+		goto out_close;
+	rc = send_job(sb, j, mode, child, j->input != NULL);
+	if (rc != CVB_FRAME_OK) {
+		cvb_error_set(err, "the runner is gone (cannot send the job)");
+		j->runner->dead = true;
+	}
+out_close:
+	for (int i = 0; i < 4; i++)
+		if (child[i] >= 0)
+			close(child[i]);
+	j->input_fd = -1;
+	if (rc != CVB_FRAME_OK) {
+		cvb_job_free(j);
+		return NULL;
+	}
+	j->runner->active++;
+	j->started = cvb_now();
+	j->deadline = j->started + sb->opts.limits.timeout_s;
+	return j;
+}
+
 struct host_job *cvb_job_start(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
 			       const char *input, enum cvb_job_mode mode, struct cvb_error *err)
 {
-	int child[4] = {-1, -1, -1, -1};
 	struct host_job *j = job_new(id, input);
 	if (!j) {
 		cvb_error_set(err, "out of memory");
 		return NULL;
 	}
 	j->runner = rp;
-	j->chan = cvb_frame_reader_new(sb->opts.max_frame);
-	if (input && (j->input_fd = child[3] = open_input(input, err)) < 0)
-		goto out_free;
-	if (input && sb->opts.trusted && !(j->staging = make_staging(err)))
-		goto out_free;
-	if (make_channels(j, child, err) < 0)
-		goto out_free;
-	char *spec = job_json(sb, j, mode);
-	int rc = spec ? cvb_frame_write_fds(rp->ctl_fd, CVB_FRAME_JOB, id, spec, strlen(spec),
-					    child, input ? 4 : 3)
-		      : CVB_FRAME_NOMEM;
-	free(spec);
-	for (int i = 0; i < 4; i++)
-		if (child[i] >= 0)
-			close(child[i]);
-	j->input_fd = -1;
-	if (rc != CVB_FRAME_OK) {
-		cvb_error_set(err, "the runner is gone (cannot send the job)");
-		rp->dead = true;
-		cvb_job_free(j);
+	return job_start(sb, j, mode, err);
+}
+
+struct host_job *cvb_job_start_inline(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id,
+				      const uint8_t *src, size_t len, const char *path,
+				      struct cvb_error *err)
+{
+	struct host_job *j = job_new(id, NULL);
+	if (!j) {
+		cvb_error_set(err, "out of memory");
 		return NULL;
 	}
-	rp->active++;
-	j->started = cvb_now();
-	j->deadline = j->started + sb->opts.limits.timeout_s;
-	return j;
-out_free:
-	for (int i = 0; i < 4; i++)
-		if (child[i] >= 0)
-			close(child[i]);
-	j->input_fd = -1;
-	cvb_job_free(j);
-	return NULL;
+	j->runner = rp;
+	j->inline_src = src;
+	j->inline_len = len;
+	j->inline_path = path;
+	return job_start(sb, j, CVB_JOB_VALIDATE, err);
 }
 
 static void add_log(struct host_job *j, const char *level, const char *msg, size_t len)

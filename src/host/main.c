@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cvb_cmd_run, "convert files with a converter in the sandbox"},
+    {"validate", cvb_cmd_validate, "static analysis of converter source"},
     {"check", cvb_cmd_check, "which sandbox layers this machine offers"},
     {"policy", cvb_cmd_policy, "print the compiled containment plan"},
 };

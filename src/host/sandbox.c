@@ -373,24 +373,13 @@ int cvb_sandbox_next(struct cvb_sandbox *sb, struct cvb_result *res)
 	}
 }
 
-/* Validation runs in a job of its own: confined like a conversion, with no input. */
-int cvb_sandbox_validate(struct cvb_sandbox *sb, char **findings, struct cvb_error *err)
+/* Run one job to its end outside the queue (validation), and finalise it. */
+static int run_alone(struct cvb_sandbox *sb, struct host_job *j, char **findings,
+		     struct cvb_error *err)
 {
-	*findings = NULL;
-	if (ensure_job_table(sb) < 0)
-		return cvb_error_set(err, "out of memory");
-	struct runner_proc *rp = runner_for_job(sb, err);
-	struct host_job *j =
-	    rp ? cvb_job_start(sb, rp, sb->next_id++, NULL, CVB_JOB_VALIDATE, err) : NULL;
-	if (!j) {
-		if (rp && sb->opts.cold)
-			cvb_runner_stop(rp);
-		return -1;
-	}
 	sb->jobs[sb->n_jobs++] = j;
-	while (!cvb_job_finished(j)) {
+	while (!cvb_job_finished(j))
 		poll_once(sb);
-	}
 	for (size_t i = 0; i < sb->n_jobs; i++)
 		if (sb->jobs[i] == j)
 			sb->jobs[i] = sb->jobs[--sb->n_jobs];
@@ -409,6 +398,40 @@ int cvb_sandbox_validate(struct cvb_sandbox *sb, char **findings, struct cvb_err
 	cvb_result_clear(&res);
 	cvb_job_free(j);
 	return rc;
+}
+
+/* Validation runs in a job of its own: confined like a conversion, with no input. */
+int cvb_sandbox_validate(struct cvb_sandbox *sb, char **findings, struct cvb_error *err)
+{
+	*findings = NULL;
+	if (ensure_job_table(sb) < 0)
+		return cvb_error_set(err, "out of memory");
+	struct runner_proc *rp = runner_for_job(sb, err);
+	struct host_job *j =
+	    rp ? cvb_job_start(sb, rp, sb->next_id++, NULL, CVB_JOB_VALIDATE, err) : NULL;
+	if (!j) {
+		if (rp && sb->opts.cold)
+			cvb_runner_stop(rp);
+		return -1;
+	}
+	return run_alone(sb, j, findings, err);
+}
+
+int cvb_sandbox_validate_bytes(struct cvb_sandbox *sb, const uint8_t *src, size_t len,
+			       const char *path, char **findings, struct cvb_error *err)
+{
+	*findings = NULL;
+	if (ensure_job_table(sb) < 0)
+		return cvb_error_set(err, "out of memory");
+	struct runner_proc *rp = runner_for_job(sb, err);
+	struct host_job *j =
+	    rp ? cvb_job_start_inline(sb, rp, sb->next_id++, src, len, path, err) : NULL;
+	if (!j) {
+		if (rp && sb->opts.cold)
+			cvb_runner_stop(rp);
+		return -1;
+	}
+	return run_alone(sb, j, findings, err);
 }
 
 void cvb_sandbox_close(struct cvb_sandbox *sb)

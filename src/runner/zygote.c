@@ -176,6 +176,21 @@ static void close_fds(int *fds, size_t n)
 			close(fds[i]);
 }
 
+/* The SOURCE frame that follows a JOB frame with inline_source. */
+static int read_inline_source(struct zygote *z, struct cvb_job *j, uint8_t **out)
+{
+	struct cvb_frame_header h;
+	int rc = cvb_frame_read(z->r.ctl_fd, z->r.max_frame, &h, out, NULL, NULL);
+	if (rc != CVB_FRAME_OK || h.type != CVB_FRAME_SOURCE || h.job_id != j->spec.job_id) {
+		free(*out);
+		*out = NULL;
+		send_fatal(&z->r, "expected the job's SOURCE frame");
+		return -EPROTO;
+	}
+	j->spec.inline_source_len = h.len;
+	return 0;
+}
+
 static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, uint8_t *payload,
 			    int *fds, size_t nfds)
 {
@@ -187,11 +202,26 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		send_fatal(&z->r, nfds < 3 ? "JOB frame without its descriptors" : err);
 		return -EPROTO;
 	}
+	uint8_t *own_source = NULL;
+	if (j.spec.inline_source && read_inline_source(z, &j, &own_source) < 0) {
+		close_fds(fds, nfds);
+		cvb_jobspec_clear(&j.spec);
+		return -EPROTO;
+	}
 	j.channel_fd = fds[0];
 	j.stdout_fd = fds[1];
 	j.stderr_fd = fds[2];
 	j.input_fd = nfds > 3 ? fds[3] : -1;
+	uint8_t *saved = z->r.source;
+	size_t saved_len = z->r.source_len;
+	if (own_source) { /* this job validates other bytes than the runner's converter */
+		z->r.source = own_source;
+		z->r.source_len = j.spec.inline_source_len;
+	}
 	int rc = spawn_job(z, &j);
+	z->r.source = saved;
+	z->r.source_len = saved_len;
+	free(own_source);
 	close_fds(fds, nfds); /* the child has its copies */
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot start job: %s", strerror(-rc));
