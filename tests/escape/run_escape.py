@@ -914,6 +914,8 @@ def parse_args(argv):
     p.add_argument("--filter", help="only cases whose file name contains this")
     p.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
     p.add_argument("--as-user", action="store_true", help=f"run as uid/gid {NOBODY}")
+    p.add_argument("--require-root", action="store_true",
+                   help="exit 77 (skipped) unless running as root")
     p.add_argument("--keep", action="store_true", help="keep the station of failed cases")
     p.add_argument("--verbose", action="store_true")
     p.add_argument("--cgroup-parent", help=argparse.SUPPRESS)
@@ -926,6 +928,9 @@ def main(argv):
     if not os.path.exists(args.convbox):
         print(f"run_escape: {args.convbox} does not exist", file=sys.stderr)
         return 2
+    if args.require_root and os.getuid() != 0:
+        print("run_escape: not root; the root run is skipped")
+        return 77
     if args.as_user and os.getuid() == 0:
         return run_as_user(args)
     try:
