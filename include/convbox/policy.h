@@ -65,6 +65,17 @@ const char *const *cvb_default_blocked_imports(void);
  */
 const char *const *cvb_native_modules(void);
 
+/*
+ * Modules and functions a capability needs and therefore lifts from
+ * blocked_imports, the native-module veto and the validator's tables
+ * (SHELL_EXECUTE: subprocess, os.system ...; NETWORK_FULL: socket ...).
+ * NULL-terminated; fnmatch(3) patterns. The kernel layers still apply.
+ */
+const char *const *cvb_cap_lifted_names(enum cvb_cap cap);
+
+/* Whether a dotted name is lifted by a granted capability. */
+int cvb_caps_lift(cvb_caps caps, const char *name);
+
 /* Log level name ("DEBUG", "INFO", "WARNING", "ERROR") to the capability gating it, or -1. */
 int cvb_cap_for_log_level(const char *level);
 

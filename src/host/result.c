@@ -134,6 +134,12 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 		snprintf(v->message, sizeof(v->message), "the runner process died during the job");
 	} else if (json_array_size(j->denied) > 0 ||
 		   (exited_with(j, "signaled", &val) && val == SIGSYS)) {
+		if (json_array_size(j->denied) == 0) /* trapped with SIGSYS blocked or unhandled */
+			json_array_append_new(j->denied,
+					      json_pack("{s:s, s:s, s:n, s:n, s:s}", "action",
+							"syscall", "target",
+							"unknown: the process was killed by SIGSYS",
+							"mode", "capability", "layer", "seccomp"));
 		v->outcome = CVB_OUTCOME_SECURITY;
 		snprintf(v->message, sizeof(v->message),
 			 "the converter attempted %zu denied action(s)",

@@ -1,6 +1,8 @@
 /* Capability names, defaults and limits: the spec's vocabulary, as tables. */
 #include "convbox/policy.h"
 
+#include <fnmatch.h>
+#include <string.h>
 #include <strings.h>
 
 struct cap_row {
@@ -102,4 +104,50 @@ int cvb_cap_for_log_level(const char *level)
 		if (strcasecmp(level, rows[i].level) == 0)
 			return (int)rows[i].cap;
 	return -1;
+}
+
+const char *const *cvb_cap_lifted_names(enum cvb_cap cap)
+{
+	static const char *const shell[] = {"subprocess",	  "_posixsubprocess",
+					    "os.system",	  "os.popen",
+					    "os.exec*",		  "os.spawn*",
+					    "os.posix_spawn*",	  "os.fork*",
+					    "pty.spawn",	  "asyncio.create_subprocess_*",
+					    "asyncio.subprocess", NULL};
+	static const char *const net[] = {"socket", "_socket", "ssl", "_ssl", NULL};
+	static const char *const none[] = {NULL};
+	if (cap == CVB_CAP_SHELL_EXECUTE)
+		return shell;
+	if (cap == CVB_CAP_NETWORK_FULL)
+		return net;
+	return none;
+}
+
+/* A pattern of k components lifts the name's first k components (or more). */
+static int lifts(const char *pattern, const char *name)
+{
+	char head[256];
+	size_t dots = 0;
+	for (const char *p = pattern; *p; p++)
+		dots += *p == '.';
+	size_t i = 0, seen = 0;
+	for (; name[i] && i < sizeof(head) - 1; i++) {
+		if (name[i] == '.' && seen++ == dots)
+			break;
+		head[i] = name[i];
+	}
+	head[i] = 0;
+	return fnmatch(pattern, head, 0) == 0;
+}
+
+int cvb_caps_lift(cvb_caps caps, const char *name)
+{
+	for (int c = 0; c < CVB_CAP_COUNT; c++) {
+		if (!(caps & CVB_CAP_BIT(c)))
+			continue;
+		for (const char *const *p = cvb_cap_lifted_names((enum cvb_cap)c); *p; p++)
+			if (lifts(*p, name))
+				return 1;
+	}
+	return 0;
 }

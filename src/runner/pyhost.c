@@ -225,6 +225,8 @@ static int check_import(struct hook_state *h, PyObject *args)
 	const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(args, 0));
 	if (!name)
 		return -1;
+	if (cvb_caps_lift(h->caps, name))
+		return 0; /* a granted capability needs it (subprocess for SHELL_EXECUTE ...) */
 	if (module_matches(name, h->blocked))
 		return deny(h, "import", name, NULL, NULL);
 	if (native_module(name) && !module_matches(name, h->native_allowed))
@@ -631,7 +633,7 @@ static void purge_blocked_modules(struct cvb_pyhost *py)
 	for (Py_ssize_t i = 0; keys && i < PyList_GET_SIZE(keys); i++) {
 		PyObject *k = PyList_GET_ITEM(keys, i);
 		const char *name = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
-		if (name &&
+		if (name && !cvb_caps_lift(py->hook.caps, name) &&
 		    (module_matches(name, py->hook.blocked) ||
 		     (native_module(name) && !module_matches(name, py->hook.native_allowed))))
 			PyDict_DelItem(modules, k);
