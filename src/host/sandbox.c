@@ -53,9 +53,12 @@ static int copy_opts(struct cvb_sandbox *sb, const struct cvb_run_opts *o)
 	memset(&sb->opts.blocked_imports, 0, sizeof(struct cvb_strlist));
 	memset(&sb->opts.allowed_imports, 0, sizeof(struct cvb_strlist));
 	memset(&sb->opts.native_modules, 0, sizeof(struct cvb_strlist));
-	if (cvb_strlist_copy(&sb->opts.blocked_imports, (const char *const *)o->blocked_imports.v,
-			     o->blocked_imports.n) < 0 ||
-	    cvb_strlist_copy(&sb->opts.allowed_imports, (const char *const *)o->allowed_imports.v,
+	/* a granted capability lifts what it needs (subprocess for SHELL_EXECUTE ...) */
+	for (size_t i = 0; i < o->blocked_imports.n; i++)
+		if (!cvb_caps_lift(o->caps, o->blocked_imports.v[i]) &&
+		    cvb_strlist_push(&sb->opts.blocked_imports, o->blocked_imports.v[i]) < 0)
+			return -ENOMEM;
+	if (cvb_strlist_copy(&sb->opts.allowed_imports, (const char *const *)o->allowed_imports.v,
 			     o->allowed_imports.n) < 0 ||
 	    cvb_strlist_copy(&sb->opts.native_modules, (const char *const *)o->native_modules.v,
 			     o->native_modules.n) < 0)
