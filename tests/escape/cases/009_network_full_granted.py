@@ -1,6 +1,6 @@
 # escape: none; with NETWORK_FULL the converter reaches the harness's loopback TCP listener
 # layer: capability, netns
-# xfail: NETWORK_FULL is granted but the default blocked_imports still vetoes `import socket` (validator and audit hook), so the capability cannot be used as granted
+# xfail: the validator's dangerous-call rule still rejects `import socket` when the capability that needs it is granted (blocked_imports is lifted, dangerous-call is not)
 # caps: NETWORK_FULL
 # network: tcp
 # expect: completed status=Success report.sent=true

@@ -1,6 +1,5 @@
 # escape: none; with SHELL_EXECUTE /bin/sh runs inside the same confinement (imports opened by config, validator skipped)
 # layer: capability, seccomp
-# xfail: every child process dies of SIGSYS before execve: the seccomp row "rt_sigaction [not replacing SIGSYS]" traps the SIG_DFL reset that posix_spawn, system() and _posixsubprocess do in the child while signals are blocked, so the kernel kills it (wait status 31); SHELL_EXECUTE cannot run anything
 # config: open-imports
 # args: --skip-validation
 # caps: SHELL_EXECUTE

@@ -1,6 +1,5 @@
 # escape: a child that ignores SIGTERM while the converter sleeps past the wall timeout
 # layer: timeout, pidns
-# xfail: every child process dies of SIGSYS before execve: the seccomp row "rt_sigaction [not replacing SIGSYS]" traps the SIG_DFL reset that posix_spawn, system() and _posixsubprocess do in the child while signals are blocked, so the kernel kills it (wait status 31); SHELL_EXECUTE cannot run anything
 # config: open-imports
 # caps: SHELL_EXECUTE
 # args: --skip-validation --max-procs 8 --timeout 2
