@@ -42,9 +42,12 @@ static int spawn_runner(const char *path, int child_fd, pid_t *pid, struct cvb_e
 static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	bool network = sb->opts.trusted || (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL));
-	json_t *o = json_pack("{s:I, s:b, s:s, s:b}", "max_frame", (json_int_t)sb->opts.max_frame,
-			      "network", network, "converter_path", sb->converter_abs, "preload",
-			      !sb->opts.cold);
+	/* a zygote preloads the stdlib and keeps a warmed spare; a cold runner does neither */
+	json_t *o = json_pack("{s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:I}", "max_frame",
+			      (json_int_t)sb->opts.max_frame, "network", network, "converter_path",
+			      sb->converter_abs, "preload", !sb->opts.cold, "spare", !sb->opts.cold,
+			      "trusted", sb->opts.trusted, "caps", (json_int_t)sb->opts.caps,
+			      "max_procs", (json_int_t)sb->opts.limits.max_procs);
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!t)

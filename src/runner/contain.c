@@ -636,17 +636,26 @@ static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
 	return 0;
 }
 
-int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
+int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 {
 	if (setup_signals(j) < 0 || wait_for_parent(j, sync_fd) < 0)
 		return -1;
+	return j->spec.trusted ? 0 : become_job_user(j);
+}
+
+int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)
+{
 	if (j->spec.trusted) {
 		trusted_views(j);
 		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
 	}
-	if (become_job_user(j) < 0 || setup_mounts(j) < 0 || setup_fds(j) < 0 ||
-	    setup_rlimits(j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
-	    apply_seccomp(r, j) < 0)
+	if (setup_mounts(j) < 0 || setup_fds(j) < 0 || setup_rlimits(j) < 0 || drop_caps(j) < 0 ||
+	    apply_landlock(r, j) < 0 || apply_seccomp(r, j) < 0)
 		return -1;
 	return 0;
+}
+
+int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
+{
+	return cvb_contain_prepare(r, j, sync_fd) < 0 ? -1 : cvb_contain_finish(r, j);
 }

@@ -625,6 +625,13 @@ void cvb_pyhost_after_fork_child(void)
 	PyOS_AfterFork_Child();
 }
 
+void cvb_pyhost_warm(struct cvb_runner *r)
+{
+	PyObject *res = PyObject_CallMethod(r->py->glue, "warm", NULL);
+	Py_XDECREF(res);
+	PyErr_Clear();
+}
+
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
 static void purge_blocked_modules(struct cvb_pyhost *py)
 {

@@ -85,8 +85,12 @@ struct cvb_runner {
 	bool root;	 /* euid 0 at start: jobs map to the overflow user */
 	uid_t outer_uid; /* uid a job's uid 1000 maps to, in the runner's namespace */
 	gid_t outer_gid;
-	bool network; /* the runner kept the host network (NETWORK_FULL jobs) */
-	bool preload; /* import the stdlib converters use before the first job (zygote) */
+	bool network;  /* the runner kept the host network (NETWORK_FULL jobs) */
+	bool preload;  /* import the stdlib converters use before the first job (zygote) */
+	bool spare;    /* keep a pre-forked, warmed child ready for the next job */
+	bool trusted;  /* the runner's jobs run without confinement */
+	cvb_caps caps; /* the runner's policy, for compiling seccomp ahead of the first job */
+	unsigned max_procs;
 	struct cvb_layers layers;
 	char *converter_path;
 	uint8_t *source;
@@ -116,6 +120,10 @@ int cvb_runner_main(int ctl_fd);
 
 /* contain.c: the containment sequence, one function per layer. */
 int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd);
+/* The job-independent first part (signals, id maps, job user): a spare child does it early. */
+int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd);
+/* The rest, once the job is known: mounts, descriptors, limits, capabilities, Landlock, seccomp. */
+int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j);
 void cvb_contain_probe(struct cvb_layers *layers);
 int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *err, size_t errlen);
 int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t errlen);
@@ -135,6 +143,8 @@ int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);
 void cvb_pyhost_before_fork(void);
 void cvb_pyhost_after_fork_parent(void);
 void cvb_pyhost_after_fork_child(void);
+/* Touch what every job touches, in a spare child before its job arrives. */
+void cvb_pyhost_warm(struct cvb_runner *r);
 /* Runs the job (converter or validation); never returns. */
 void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,10 +32,24 @@ struct job_slot {
 	struct cvb_denial_page *denials;
 };
 
+/*
+ * A pre-forked child, already in its namespaces with its id maps written and
+ * its interpreter warmed, waiting on `sock` for the next JOB frame: the fork
+ * and the first copy-on-write faults are off the job's clock.
+ */
+struct spare {
+	pid_t pid; /* 0: none */
+	int pidfd;
+	int sock;
+	bool trusted;
+	struct cvb_denial_page *denials;
+};
+
 struct zygote {
 	struct cvb_runner r;
 	struct job_slot jobs[MAX_JOBS];
 	size_t n_jobs;
+	struct spare spare;
 };
 
 static void send_fatal(struct cvb_runner *r, const char *msg)
@@ -61,10 +76,13 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	json_t *o = json_loads((char *)p, 0, NULL);
 	free(p);
 	json_int_t max_frame = 0;
-	int network = 0, preload = 1;
+	int network = 0, preload = 1, spare = 0, trusted = 0;
+	json_int_t caps = 0, max_procs = 1;
 	const char *path = NULL;
-	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b}", "max_frame", &max_frame, "network",
-			      &network, "converter_path", &path, "preload", &preload) < 0) {
+	if (!o ||
+	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?b, s?b, s?I, s?I}", "max_frame", &max_frame,
+			"network", &network, "converter_path", &path, "preload", &preload, "spare",
+			&spare, "trusted", &trusted, "caps", &caps, "max_procs", &max_procs) < 0) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;
@@ -72,6 +90,10 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	r->max_frame = (uint32_t)max_frame;
 	r->network = network;
 	r->preload = preload;
+	r->spare = spare;
+	r->trusted = trusted;
+	r->caps = (cvb_caps)caps;
+	r->max_procs = (unsigned)max_procs;
 	r->converter_path = strdup(path);
 	json_decref(o);
 	rc = cvb_frame_read(r->ctl_fd, r->max_frame, &h, &r->source, NULL, NULL);
@@ -99,12 +121,14 @@ static int send_ready(struct cvb_runner *r)
 }
 
 /* The job child: confine, run, exit. Never returns. */
-static void job_child(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
+static void job_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials)
 {
+	struct cvb_job *j = arg;
+	j->denials = denials;
 	cvb_pyhost_after_fork_child();
-	if (cvb_contain_job(r, j, sync_fd) < 0)
+	if (cvb_contain_job(&z->r, j, sync_fd) < 0)
 		cvb_job_fail(j, "sandbox_error");
-	cvb_pyhost_run_job(r, j);
+	cvb_pyhost_run_job(&z->r, j);
 }
 
 static pid_t clone_job(unsigned long flags, int *pidfd)
@@ -117,56 +141,175 @@ static pid_t clone_job(unsigned long flags, int *pidfd)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-static unsigned long job_clone_flags(const struct cvb_runner *r, const struct cvb_jobspec *s)
+static unsigned long job_clone_flags(bool trusted)
 {
-	if (s->trusted)
+	if (trusted)
 		return CLONE_NEWPID; /* lifecycle only: the timeout still kills the tree */
 	return CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 }
 
-/* fds: channel, stdout, stderr, input (input may be -1 for validation). */
-static int spawn_job(struct zygote *z, struct cvb_job *j)
+struct forked {
+	pid_t pid;
+	int pidfd;
+	struct cvb_denial_page *denials;
+};
+
+typedef void (*child_fn)(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials);
+
+/*
+ * Fork a child into the job namespaces and write its id maps; the child
+ * waits on the sync pipe until they are written, then runs fn.
+ */
+static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg, struct forked *f)
 {
-	struct cvb_runner *r = &z->r;
-	int sync[2], pidfd = -1;
-	if (z->n_jobs >= MAX_JOBS)
-		return -EAGAIN;
-	j->denials = mmap(NULL, sizeof(*j->denials), PROT_READ | PROT_WRITE,
+	int sync[2];
+	f->pidfd = -1;
+	f->denials = mmap(NULL, sizeof(*f->denials), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (j->denials == MAP_FAILED)
+	if (f->denials == MAP_FAILED)
 		return -errno;
-	if (pipe2(sync, O_CLOEXEC) < 0)
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		munmap(f->denials, sizeof(*f->denials));
 		return -errno;
-	/* compiled here, once per policy, so the child only installs it */
-	char cerr[256];
-	if (!j->spec.trusted &&
-	    !cvb_seccomp_program(r, j->spec.caps, j->spec.limits.max_procs, cerr, sizeof(cerr)))
-		return -EINVAL;
-	unsigned long flags = job_clone_flags(r, &j->spec);
+	}
+	unsigned long flags = job_clone_flags(trusted);
 	cvb_pyhost_before_fork();
-	pid_t pid = clone_job(flags, &pidfd);
-	if (pid == 0) {
+	f->pid = clone_job(flags, &f->pidfd);
+	if (f->pid == 0) {
 		close(sync[1]);
-		job_child(r, j, sync[0]);
+		fn(z, arg, sync[0], f->denials);
+		_exit(CVB_JOBEXIT_SETUP);
 	}
 	int saved = errno;
 	cvb_pyhost_after_fork_parent();
 	close(sync[0]);
-	if (pid < 0) {
+	if (f->pid < 0) {
 		close(sync[1]);
-		munmap(j->denials, sizeof(*j->denials));
+		munmap(f->denials, sizeof(*f->denials));
 		return -saved;
 	}
 	char err[256] = "";
-	if ((flags & CLONE_NEWUSER) && cvb_contain_write_maps(r, pid, err, sizeof(err)) < 0)
-		kill(pid, SIGKILL); /* the child sees the closed pipe and reports */
+	if ((flags & CLONE_NEWUSER) && cvb_contain_write_maps(&z->r, f->pid, err, sizeof(err)) < 0)
+		kill(f->pid, SIGKILL); /* the child sees the closed pipe and reports */
 	if (write(sync[1], "g", 1) != 1)
-		kill(pid, SIGKILL);
+		kill(f->pid, SIGKILL);
 	close(sync[1]);
+	return 0;
+}
+
+/* A forked job is the host's from now on: it gets the pidfd with STARTED. */
+static int register_job(struct zygote *z, uint64_t id, const struct forked *f)
+{
 	struct job_slot *s = &z->jobs[z->n_jobs++];
-	*s = (struct job_slot){
-	    .id = j->spec.job_id, .pid = pid, .pidfd = pidfd, .denials = j->denials};
-	return cvb_frame_write_fds(r->ctl_fd, CVB_FRAME_STARTED, s->id, NULL, 0, &pidfd, 1);
+	*s = (struct job_slot){.id = id, .pid = f->pid, .pidfd = f->pidfd, .denials = f->denials};
+	return cvb_frame_write_fds(z->r.ctl_fd, CVB_FRAME_STARTED, id, NULL, 0, &f->pidfd, 1);
+}
+
+/* Compiled in the zygote, once per policy, so children only install it. */
+static int precompile(struct zygote *z, const struct cvb_jobspec *spec)
+{
+	char err[256];
+	if (spec->trusted)
+		return 0;
+	return cvb_seccomp_program(&z->r, spec->caps, spec->limits.max_procs, err, sizeof(err))
+		   ? 0
+		   : -EINVAL;
+}
+
+static int spawn_job(struct zygote *z, struct cvb_job *j)
+{
+	struct forked f;
+	if (z->n_jobs >= MAX_JOBS)
+		return -EAGAIN;
+	int rc = precompile(z, &j->spec);
+	if (rc == 0)
+		rc = fork_confined(z, j->spec.trusted, job_child, j, &f);
+	return rc < 0 ? rc : register_job(z, j->spec.job_id, &f);
+}
+
+/* The spare's life: prepare, warm up, wait for a job, then become it. */
+static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials)
+{
+	int sock = *(int *)arg;
+	struct cvb_job j;
+	memset(&j, 0, sizeof(j));
+	j.denials = denials;
+	j.spec.trusted = z->r.trusted;
+	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = -1;
+	cvb_pyhost_after_fork_child();
+	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
+		_exit(CVB_JOBEXIT_SETUP);
+	cvb_pyhost_warm(&z->r);
+	struct cvb_frame_header h;
+	uint8_t *payload = NULL;
+	int fds[4] = {-1, -1, -1, -1};
+	size_t nfds = 4;
+	if (cvb_frame_read(sock, z->r.max_frame, &h, &payload, fds, &nfds) != CVB_FRAME_OK ||
+	    nfds < 3)
+		_exit(0); /* the zygote went away or changed its mind */
+	char err[256];
+	if (cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0)
+		_exit(CVB_JOBEXIT_SETUP);
+	j.channel_fd = fds[0];
+	j.stdout_fd = fds[1];
+	j.stderr_fd = fds[2];
+	j.input_fd = nfds > 3 ? fds[3] : -1;
+	if (j.spec.trusted != z->r.trusted || cvb_contain_finish(&z->r, &j) < 0)
+		cvb_job_fail(&j, "sandbox_error");
+	cvb_pyhost_run_job(&z->r, &j);
+}
+
+static void drop_spare(struct zygote *z)
+{
+	struct spare *sp = &z->spare;
+	if (sp->pid <= 0)
+		return;
+	close(sp->sock);
+	syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+	siginfo_t si;
+	syscall(SYS_waitid, P_PIDFD, sp->pidfd, &si, WEXITED, NULL);
+	close(sp->pidfd);
+	munmap(sp->denials, sizeof(*sp->denials));
+	sp->pid = 0;
+}
+
+static void ensure_spare(struct zygote *z)
+{
+	int sv[2];
+	struct forked f;
+	if (!z->r.spare || z->spare.pid > 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	if (fork_confined(z, z->r.trusted, spare_child, &sv[1], &f) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	close(sv[1]);
+	z->spare = (struct spare){.pid = f.pid,
+				  .pidfd = f.pidfd,
+				  .sock = sv[0],
+				  .trusted = z->r.trusted,
+				  .denials = f.denials};
+}
+
+/* Give the JOB frame and its descriptors to the spare; it becomes the job. */
+static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const uint8_t *payload,
+			 size_t len, int *fds, size_t nfds)
+{
+	struct spare *sp = &z->spare;
+	if (sp->pid <= 0 || sp->trusted != spec->trusted || spec->inline_source ||
+	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0)
+		return -EAGAIN;
+	if (cvb_frame_write_fds(sp->sock, CVB_FRAME_JOB, spec->job_id, payload, len, fds, nfds) !=
+	    CVB_FRAME_OK) {
+		drop_spare(z);
+		return -EAGAIN;
+	}
+	struct forked f = {.pid = sp->pid, .pidfd = sp->pidfd, .denials = sp->denials};
+	close(sp->sock);
+	sp->pid = 0;
+	return register_job(z, spec->job_id, &f);
 }
 
 static void close_fds(int *fds, size_t n)
@@ -218,7 +361,9 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		z->r.source = own_source;
 		z->r.source_len = j.spec.inline_source_len;
 	}
-	int rc = spawn_job(z, &j);
+	int rc = hand_to_spare(z, &j.spec, payload, h->len, fds, nfds);
+	if (rc == -EAGAIN)
+		rc = spawn_job(z, &j);
 	z->r.source = saved;
 	z->r.source_len = saved_len;
 	free(own_source);
@@ -228,6 +373,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		send_fatal(&z->r, err);
 	}
 	cvb_jobspec_clear(&j.spec);
+	ensure_spare(z); /* the next job's process, prepared while this one runs */
 	return 0;
 }
 
@@ -329,8 +475,12 @@ int cvb_runner_main(int ctl_fd)
 		send_fatal(&z.r, err);
 		return 1;
 	}
+	if (!z.r.trusted)
+		cvb_seccomp_program(&z.r, z.r.caps, z.r.max_procs, err, sizeof(err));
 	if (send_ready(&z.r) != CVB_FRAME_OK)
 		return 1;
+	ensure_spare(&z);
 	serve_jobs(&z);
+	drop_spare(&z);
 	return 0;
 }
