@@ -75,7 +75,10 @@ struct cvb_sandbox {
 	struct runner_proc *warm; /* the zygote (NULL in cold mode) */
 	struct host_job **jobs;	  /* running */
 	size_t n_jobs;
-	char **queue; /* inputs waiting for a free slot */
+	struct queued {
+		char *input;
+		uint64_t id; /* assigned at submit, so results match what the caller was told */
+	} * queue;	     /* inputs waiting for a free slot */
 	size_t n_queue;
 	struct host_job **done; /* finished, not yet returned */
 	size_t n_done;

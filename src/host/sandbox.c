@@ -127,13 +127,14 @@ int64_t cvb_sandbox_submit(struct cvb_sandbox *sb, const char *input_path, struc
 {
 	if (access(input_path, R_OK) < 0)
 		return cvb_error_errno(err, errno, "cannot read input '%s'", input_path);
-	char **nq = realloc(sb->queue, (sb->n_queue + 1) * sizeof(*nq));
+	struct queued *nq = realloc(sb->queue, (sb->n_queue + 1) * sizeof(*nq));
 	if (!nq)
 		return cvb_error_set(err, "out of memory");
 	sb->queue = nq;
-	sb->queue[sb->n_queue++] = strdup(input_path);
+	uint64_t id = sb->next_id++;
+	sb->queue[sb->n_queue++] = (struct queued){.input = strdup(input_path), .id = id};
 	sb->pending++;
-	return (int64_t)(sb->next_id + sb->n_queue - 1);
+	return (int64_t)id;
 }
 
 size_t cvb_sandbox_pending(const struct cvb_sandbox *sb)
@@ -185,9 +186,9 @@ static struct runner_proc *runner_for_job(struct cvb_sandbox *sb, struct cvb_err
 static void start_queued(struct cvb_sandbox *sb)
 {
 	while (sb->n_queue > 0 && sb->n_jobs < sb->opts.jobs) {
-		char *input = sb->queue[0];
+		char *input = sb->queue[0].input;
+		uint64_t id = sb->queue[0].id;
 		memmove(sb->queue, sb->queue + 1, --sb->n_queue * sizeof(*sb->queue));
-		uint64_t id = sb->next_id++;
 		struct cvb_error err = {""};
 		struct runner_proc *rp = runner_for_job(sb, &err);
 		struct host_job *j =
@@ -450,7 +451,7 @@ void cvb_sandbox_close(struct cvb_sandbox *sb)
 	for (size_t i = 0; i < sb->n_done; i++)
 		cvb_job_free(sb->done[i]);
 	for (size_t i = 0; i < sb->n_queue; i++)
-		free(sb->queue[i]);
+		free(sb->queue[i].input);
 	cvb_runner_stop(sb->warm);
 	free(sb->jobs);
 	free(sb->done);

@@ -640,7 +640,12 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 {
 	if (setup_signals(j) < 0 || wait_for_parent(j, sync_fd) < 0)
 		return -1;
-	return j->spec.trusted ? 0 : become_job_user(j);
+	if (!j->spec.trusted && become_job_user(j) < 0)
+		return -1;
+	/* set again: a change of uid clears it. No job outlives its zygote. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return fail(j, "runner", "PR_SET_PDEATHSIG");
+	return 0;
 }
 
 int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)

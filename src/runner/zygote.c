@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -125,6 +126,7 @@ static void job_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denia
 {
 	struct cvb_job *j = arg;
 	j->denials = denials;
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* no job outlives its zygote */
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_job(&z->r, j, sync_fd) < 0)
 		cvb_job_fail(j, "sandbox_error");
@@ -236,6 +238,7 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	j.denials = denials;
 	j.spec.trusted = z->r.trusted;
 	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = -1;
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* no job outlives its zygote */
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
 		_exit(CVB_JOBEXIT_SETUP);
@@ -469,6 +472,10 @@ int cvb_runner_main(int ctl_fd)
 	z.r.max_frame = CVB_FRAME_DEFAULT_MAX;
 	z.r.root = geteuid() == 0;
 	signal(SIGPIPE, SIG_IGN);
+	/* the runner, and with it every job, ends when the host does (even on SIGKILL) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
 	if (read_setup(&z.r, err, sizeof(err)) < 0 ||
 	    cvb_contain_enter_runner_ns(&z.r, z.r.network, err, sizeof(err)) < 0 ||
 	    cvb_pyhost_init(&z.r, err, sizeof(err)) < 0) {
