@@ -646,7 +646,8 @@ static int render_findings(struct vctx *c, char **out)
 	arr = json_array();
 	if (!arr)
 		return -ENOMEM;
-	qsort(c->finds, c->nfinds, sizeof(*c->finds), cmp_finding);
+	if (c->nfinds)
+		qsort(c->finds, c->nfinds, sizeof(*c->finds), cmp_finding);
 	for (i = 0; i < c->nfinds; i++) {
 		if (i && !cmp_finding(&c->finds[i - 1], &c->finds[i]))
 			continue;
@@ -1183,7 +1184,7 @@ static int collect_bindings(struct vctx *c)
 		else if (!doc)
 			rc = walk(c, stmt, visit_bind);
 	}
-	if (!rc)
+	if (!rc && c->nbinds)
 		qsort(c->binds, c->nbinds, sizeof(*c->binds), cmp_binding);
 	return rc;
 }
@@ -1335,6 +1336,8 @@ static bool pattern_matches(const char *pattern, const char *q)
 
 	if (!pattern || !*pattern)
 		return false;
+	if (pattern[0] != q[0] && !strchr("*?[\\", pattern[0]))
+		return false; /* the common case, before any scanning */
 	lit = strcspn(pattern, "*?[\\");
 	if (strncmp(pattern, q, lit))
 		return false;

@@ -1,0 +1,2 @@
+Aimport json, zipfile
+from xml.etree import ElementTree

@@ -1,0 +1,4 @@
+# expect: blocked-import,blocked-import
+from os import system as s
+
+s('id')

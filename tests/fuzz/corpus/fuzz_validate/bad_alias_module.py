@@ -1,0 +1,4 @@
+# expect: blocked-import
+import os as o
+
+o.system('id')

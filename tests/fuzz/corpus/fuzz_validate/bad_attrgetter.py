@@ -1,0 +1,4 @@
+# expect: introspection
+import operator
+
+get = operator.attrgetter('__globals__')

@@ -1,0 +1,3 @@
+# expect: dangerous-call,dangerous-call
+e = eval
+x = e('1 + 1')

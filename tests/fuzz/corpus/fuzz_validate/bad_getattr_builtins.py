@@ -1,0 +1,2 @@
+# expect: introspection,computed-getattr
+f = getattr(__builtins__, 'ev' + 'al')

@@ -1,0 +1,4 @@
+# expect: python-warning
+import re
+
+DIGITS = re.compile('\d+')

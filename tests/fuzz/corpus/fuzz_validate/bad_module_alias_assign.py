@@ -1,0 +1,5 @@
+# expect: module-alias,blocked-import
+import os
+
+m = os
+m.system('id')

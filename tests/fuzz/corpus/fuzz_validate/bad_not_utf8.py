@@ -1,0 +1,2 @@
+# expect: not-utf8
+name = 'café'

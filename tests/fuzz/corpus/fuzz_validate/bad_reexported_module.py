@@ -1,0 +1,4 @@
+# expect: blocked-import
+import shutil
+
+shutil.os.system('id')

@@ -1,0 +1,3 @@
+# expect: relative-import
+__package__ = 'os'
+from . import system

@@ -1,0 +1,4 @@
+# expect: blocked-import
+from os import *
+
+system('id')

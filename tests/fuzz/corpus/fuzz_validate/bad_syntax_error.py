@@ -1,0 +1,3 @@
+# expect: syntax-error
+def convert_file(self, file_path:
+    pass

@@ -1,0 +1,4 @@
+# expect: introspection
+import sys
+
+sys.modules['os'].system('id')

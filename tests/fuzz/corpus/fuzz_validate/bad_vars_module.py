@@ -1,0 +1,4 @@
+# expect: introspection
+import os
+
+ns = vars(os)

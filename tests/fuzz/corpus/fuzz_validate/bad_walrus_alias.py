@@ -1,0 +1,4 @@
+# expect: blocked-import
+import os
+
+(run := os.system)('id')
