@@ -1,10 +1,11 @@
-# escape: with SHELL_EXECUTE, a shell fork bomb (depth 6: 64 leaves if nothing stops it)
+# escape: with SHELL_EXECUTE, a shell fork bomb (depth 5: 32 leaves if nothing stops it)
 # layer: rlimit, pidns
 # config: open-imports
 # caps: SHELL_EXECUTE
-# args: --skip-validation --max-procs 12 --timeout 8
-# expect: completed status=Success report.leaves>=1 report.leaves<=12
+# args: --skip-validation --max-procs 16 --timeout 12
+# expect: completed status=Success report.leaves>=1 report.leaves<=16
 import os
+import select
 import subprocess
 import time
 
@@ -13,11 +14,12 @@ class Converter:
     def convert_file(self, file_path, args):
         r, w = os.pipe()
         leaf = f"printf x >&{w}; sleep 30; return"
-        bomb = f'b(){{ [ "$1" -gt 0 ] || {{ {leaf}; }}; b $(($1-1)) & b $(($1-1)) & wait; }}; b 6'
+        bomb = f'b(){{ [ "$1" -gt 0 ] || {{ {leaf}; }}; b $(($1-1)) & b $(($1-1)) & wait; }}; b 5'
         subprocess.Popen(["/bin/sh", "-c", bomb, args["marker"]], pass_fds=(w,),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(w)
-        time.sleep(3)
+        select.select([r], [], [], 8)  # the first leaf, however loaded the machine is
+        time.sleep(1.5)  # then give the rest of the tree its chance
         os.set_blocking(r, False)
         try:
             leaves = len(os.read(r, 4096))
