@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"validate", cvb_cmd_validate, "static analysis of converter source"},
     {"check", cvb_cmd_check, "which sandbox layers this machine offers"},
     {"policy", cvb_cmd_policy, "print the compiled containment plan"},
+    {"serve", cvb_cmd_serve, "the station service: watch folders, convert, spool"},
 };
 
 static int usage(FILE *f)

@@ -1,0 +1,1233 @@
+/*
+ * `convbox serve`: the station service.
+ *
+ * Theory of operation. One process, one event loop, no threads:
+ *
+ *   watch (inotify, looks)  --complete files-->  queue (priority, age)
+ *   queue --pop when a worker is free--> claim (rename into the processing
+ *   area) --> the converter's driver (a child process owning the sandbox)
+ *   driver --result--> reports into the spool (fsync), then the post action,
+ *   or the Error folder, or back into the queue (suspended, or lost on our
+ *   side).
+ *
+ * Every file is in exactly one place at every moment: the watch folder,
+ * the processing area (claimed), or its final folder; each move is one
+ * rename. Reports reach the spool before the input leaves the processing
+ * area, and their ids are stable, so a crash anywhere is repaired by
+ * converting the claimed files again at the next start: the spool keeps
+ * one copy of each report.
+ *
+ * Signals arrive through a signalfd: SIGTERM/SIGINT stop (running
+ * conversions get shutdown_grace_seconds, the rest resume at the next
+ * start), SIGHUP reloads the configuration the same way. A converter file
+ * that changes on disk is read, validated and started again once its
+ * running conversions are done.
+ */
+#include "convbox/cli.h"
+#include "convbox/queue.h"
+#include "convbox/serve.h"
+#include "convbox/spool.h"
+#include "convbox/watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONVERTER_BYTES  (8u << 20)
+#define RETRY_LATER_SECONDS  30.0 /* a spool or folder failure on our side */
+#define STUCK_MARGIN_SECONDS 60.0
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR };
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+
+enum conv_state {
+	CS_OFF,		 /* enabled: false in the config */
+	CS_DISABLED,	 /* cannot run until its file changes: unreadable, rejected, no sandbox */
+	CS_STARTING,	 /* driver started, waiting for READY */
+	CS_READY,	 /* takes files */
+	CS_DRAINING,	 /* its file changed: no new files until the running ones finish */
+	CS_RESTART_WAIT, /* its driver died: started again at restart_at */
+};
+
+struct conv_rt {
+	enum conv_state state;
+	struct cvb_driver *drv;
+	uint8_t *src;
+	size_t src_len;
+	uint8_t sha[32];
+	struct stat st; /* of the converter file when it was read */
+	unsigned in_flight;
+	unsigned restarts;
+	double restart_at;
+	int folder;
+	bool reload;
+};
+
+struct job {
+	uint64_t token;
+	unsigned conv;
+	struct cvb_queue_entry e; /* key: the claimed path */
+	double started;
+	time_t started_wall;
+};
+
+/* A finished job and what becomes of it. */
+enum fate { F_POST, F_ERROR, F_SUSPEND, F_RETRY, F_LOST };
+
+struct finished {
+	struct job job;
+	struct cvb_driver_msg m;
+	enum fate fate;
+	char why[1280]; /* room for a cvb_error message and a prefix */
+	size_t written, duplicate;
+};
+
+struct serve {
+	struct cvb_serve_config cfg;
+	struct conv_rt *rt;
+	struct cvb_watch *watch;
+	struct cvb_queue *queue;
+	struct cvb_spool *spool;
+	int lock_fd;
+	struct job *jobs;
+	size_t n_jobs, cap_jobs;
+	struct finished *batch;
+	size_t n_batch, cap_batch;
+	bool *lane_ok;	    /* per converter: may take a file now */
+	struct pollfd *pfd; /* signalfd, inotify, then one per driver */
+	unsigned *pfd_conv; /* which converter each driver entry is */
+	uint64_t next_token;
+	int sigfd;
+	enum log_level level;
+	bool stopping, reloading;
+	double stop_deadline, next_conv_check;
+	struct cvb_serve_config *next_cfg; /* SIGHUP: the configuration to switch to */
+	unsigned long n_converted, n_failed, n_suspended;
+};
+
+static double now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- logging: one line per event, key=value, values quoted when needed ---- */
+
+static size_t put_value(char *b, size_t off, size_t len, const char *v)
+{
+	bool plain = *v != 0;
+	for (const char *p = v; *p && plain; p++)
+		plain = (unsigned char)*p > ' ' && *p != '"' && *p != '\\' && *p != 0x7f;
+	if (plain)
+		return off + (size_t)snprintf(b + off, off < len ? len - off : 0, "%s", v);
+	off += (size_t)snprintf(b + off, off < len ? len - off : 0, "\"");
+	for (const char *p = v; *p && off + 8 < len; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\')
+			off += (size_t)snprintf(b + off, len - off, "\\%c", c);
+		else if (c < ' ' || c == 0x7f)
+			off += (size_t)snprintf(b + off, len - off, "\\x%02x", c);
+		else
+			b[off++] = (char)c;
+	}
+	return off + (size_t)snprintf(b + off, off < len ? len - off : 0, "\"");
+}
+
+/* ev(s, level, event, key, value, key, value, ..., NULL); NULL values are left out. */
+__attribute__((sentinel)) static void ev(const struct serve *s, enum log_level lv,
+					 const char *event, ...)
+{
+	char b[16384], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	if (lv < s->level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
+	size_t off = (size_t)snprintf(b, sizeof(b), "%s.%03ldZ %s %s", stamp, ts.tv_nsec / 1000000,
+				      level_names[lv], event);
+	va_start(ap, event);
+	for (const char *k; (k = va_arg(ap, const char *));) {
+		const char *v = va_arg(ap, const char *);
+		if (!v || off >= sizeof(b) - 16)
+			continue;
+		off += (size_t)snprintf(b + off, sizeof(b) - off, " %s=", k);
+		off = put_value(b, off, sizeof(b) - 16, v);
+	}
+	va_end(ap);
+	off = off < sizeof(b) - 2 ? off : sizeof(b) - 2;
+	b[off++] = '\n';
+	if (write(2, b, off) < 0) {
+		/* nowhere left to say it */
+	}
+}
+
+static const char *num(char buf[32], double v)
+{
+	snprintf(buf, 32, "%.15g", v);
+	return buf;
+}
+
+static const char *conv_name(const struct serve *s, unsigned c)
+{
+	return s->cfg.conv[c].name;
+}
+
+/* ---- converters: reading, starting, losing, reloading ---- */
+
+static int read_source(const char *path, struct conv_rt *rt, struct cvb_error *err)
+{
+	struct stat st;
+	size_t len = 0;
+	if (stat(path, &st) < 0)
+		return cvb_error_errno(err, errno, "cannot read converter '%s'", path);
+	uint8_t *src = cvb_read_file(path, MAX_CONVERTER_BYTES, &len);
+	if (!src)
+		return cvb_error_errno(err, errno, "cannot read converter '%s'", path);
+	free(rt->src);
+	rt->src = src;
+	rt->src_len = len;
+	rt->st = st;
+	struct cvb_sha256 h;
+	cvb_sha256_init(&h);
+	cvb_sha256_update(&h, src, len);
+	cvb_sha256_final(&h, rt->sha);
+	return 0;
+}
+
+static void conv_disable(struct serve *s, unsigned c, const char *why)
+{
+	struct conv_rt *rt = &s->rt[c];
+	ev(s, LOG_ERROR, "converter_disabled", "converter", conv_name(s, c), "path",
+	   s->cfg.conv[c].path, "error", why, NULL);
+	cvb_driver_stop(rt->drv, 1.0);
+	rt->drv = NULL;
+	rt->state = CS_DISABLED;
+}
+
+static void conv_start(struct serve *s, unsigned c)
+{
+	struct conv_rt *rt = &s->rt[c];
+	struct cvb_error err = {""};
+	rt->reload = false;
+	if (!rt->src && read_source(s->cfg.conv[c].path, rt, &err) < 0) {
+		conv_disable(s, c, err.msg);
+		return;
+	}
+	if (cvb_driver_start(&s->cfg.conv[c], rt->src, rt->src_len, &rt->drv, &err) < 0) {
+		ev(s, LOG_ERROR, "driver_failed", "converter", conv_name(s, c), "error", err.msg,
+		   NULL);
+		rt->state = CS_RESTART_WAIT;
+		rt->restart_at = now_mono() + 5;
+		return;
+	}
+	rt->state = CS_STARTING;
+}
+
+static void requeue(struct serve *s, struct cvb_queue_entry *e, double delay)
+{
+	e->not_before = delay > 0 ? now_mono() + delay : 0;
+	if (cvb_queue_push(s->queue, e) < 0)
+		ev(s, LOG_ERROR, "queue_full", "file", e->key, "error", "out of memory", NULL);
+	cvb_queue_entry_clear(e);
+}
+
+static void to_error(struct serve *s, struct job *j, const char *outcome, const char *status,
+		     const char *message, json_t *detail);
+
+/* Remove job i from the running set (the caller owns what it returns). */
+static struct job take_job(struct serve *s, size_t i)
+{
+	struct job j = s->jobs[i];
+	s->jobs[i] = s->jobs[--s->n_jobs];
+	s->rt[j.conv].in_flight--;
+	return j;
+}
+
+/* A driver died or broke the protocol: its running files go back to the queue. */
+static void conv_lost(struct serve *s, unsigned c, const char *why)
+{
+	struct conv_rt *rt = &s->rt[c];
+	ev(s, LOG_ERROR, "driver_lost", "converter", conv_name(s, c), "error", why, NULL);
+	cvb_driver_stop(rt->drv, 0);
+	rt->drv = NULL;
+	for (size_t i = s->n_jobs; i-- > 0;) {
+		if (s->jobs[i].conv != c)
+			continue;
+		struct job j = take_job(s, i);
+		if (++j.e.attempts >= s->cfg.max_attempts)
+			to_error(s, &j, "sandbox_error", "", why, NULL);
+		else
+			requeue(s, &j.e, 1.0);
+		cvb_queue_entry_clear(&j.e);
+	}
+	rt->state = CS_RESTART_WAIT;
+	rt->restart_at = now_mono() + (rt->restarts < 6 ? (double)(1u << rt->restarts) : 60.0);
+	rt->restarts++;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Re-read a converter file whose identity changed; a new content reloads the converter. */
+static void check_converter_file(struct serve *s, unsigned c)
+{
+	struct conv_rt *rt = &s->rt[c], fresh = {0};
+	struct cvb_error err = {""};
+	struct stat st;
+	if (rt->state == CS_OFF || stat(s->cfg.conv[c].path, &st) < 0 ||
+	    (rt->src && same_file(&st, &rt->st)))
+		return;
+	if (read_source(s->cfg.conv[c].path, &fresh, &err) < 0)
+		return;
+	bool same = rt->src && memcmp(fresh.sha, rt->sha, sizeof(rt->sha)) == 0;
+	free(rt->src);
+	rt->src = fresh.src;
+	rt->src_len = fresh.src_len;
+	rt->st = fresh.st;
+	memcpy(rt->sha, fresh.sha, sizeof(rt->sha));
+	if (same && rt->state != CS_DISABLED)
+		return;
+	ev(s, LOG_INFO, "converter_changed", "converter", conv_name(s, c), "path",
+	   s->cfg.conv[c].path, NULL);
+	rt->reload = true;
+	if (rt->state == CS_READY || rt->state == CS_STARTING)
+		rt->state = CS_DRAINING;
+}
+
+/* Converters waiting for a restart or a reload whose time has come. */
+static void converter_timers(struct serve *s, double now)
+{
+	for (unsigned c = 0; c < s->cfg.n_conv; c++) {
+		struct conv_rt *rt = &s->rt[c];
+		bool restart = rt->state == CS_RESTART_WAIT && now >= rt->restart_at;
+		bool reload = rt->reload && rt->in_flight == 0;
+		if (!restart && !reload)
+			continue;
+		if (reload)
+			ev(s, LOG_INFO, "converter_reload", "converter", conv_name(s, c), NULL);
+		cvb_driver_stop(rt->drv, 1.0);
+		rt->drv = NULL;
+		conv_start(s, c);
+	}
+}
+
+static void on_ready(struct serve *s, unsigned c, struct cvb_driver_msg *m)
+{
+	struct conv_rt *rt = &s->rt[c];
+	if (m->validation_errors > 0) {
+		char why[1200];
+		snprintf(why, sizeof(why), "validation failed (%u error%s): %s",
+			 m->validation_errors, m->validation_errors == 1 ? "" : "s",
+			 m->findings_summary ? m->findings_summary : "");
+		conv_disable(s, c, why);
+		return;
+	}
+	if (rt->state == CS_STARTING)
+		rt->state = CS_READY;
+	rt->restarts = 0;
+	ev(s, LOG_INFO, "converter_ready", "converter", conv_name(s, c), "path",
+	   s->cfg.conv[c].path, "trusted", s->cfg.conv[c].opts.trusted ? "true" : "false", NULL);
+	cvb_watch_rescan_all(s->watch); /* files it could not take before */
+}
+
+/* ---- routing and dispatch ---- */
+
+/* The converter for a file in a watch folder: the best priority among those that match. */
+static int route(const struct serve *s, int folder, const char *name)
+{
+	int best = -1;
+	for (unsigned c = 0; c < s->cfg.n_conv; c++) {
+		const struct conv_rt *rt = &s->rt[c];
+		if (rt->folder != folder || rt->state == CS_OFF || rt->state == CS_DISABLED ||
+		    !cvb_serve_matches(&s->cfg.conv[c], name))
+			continue;
+		if (best < 0 || s->cfg.conv[c].priority < s->cfg.conv[best].priority)
+			best = (int)c;
+	}
+	return best;
+}
+
+static void enqueue(struct serve *s, const struct cvb_watch_file *f, bool claimed)
+{
+	char *key = NULL;
+	const char *name = claimed ? cvb_watch_name(f->name) : f->name;
+	int c = route(s, (int)f->folder, name);
+	if (claimed)
+		key = strdup(f->name);
+	else if (asprintf(&key, "%s/%s", cvb_watch_dir(s->watch, f->folder), f->name) < 0)
+		key = NULL;
+	if (!key || c < 0 || cvb_queue_contains(s->queue, key)) {
+		free(key);
+		return;
+	}
+	struct cvb_queue_entry e = {.key = key,
+				    .lane = (unsigned)c,
+				    .priority = (int)s->cfg.conv[c].priority,
+				    .arrival_ns = f->mtime_ns,
+				    .claimed = claimed};
+	if (cvb_queue_push(s->queue, &e) == 1)
+		ev(s, LOG_DEBUG, "queued", "converter", conv_name(s, (unsigned)c), "file", key,
+		   NULL);
+	free(key);
+}
+
+static void enqueue_all(struct serve *s, struct cvb_watch_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		enqueue(s, &l->v[i], false);
+	cvb_watch_list_clear(l);
+}
+
+/* Claim an entry that is still in its watch folder; false when it is not ours to take. */
+static bool claim(struct serve *s, struct cvb_queue_entry *e)
+{
+	char *claimed = NULL, *slash = strrchr(e->key, '/');
+	struct cvb_error err = {""};
+	if (e->claimed)
+		return true;
+	*slash = 0;
+	int rc = cvb_watch_claim(e->key, slash + 1, &claimed, &err);
+	*slash = '/';
+	if (rc != CVB_CLAIM_OK) {
+		ev(s, rc < 0 ? LOG_ERROR : LOG_DEBUG, "not_claimed", "converter",
+		   conv_name(s, e->lane), "file", e->key, "why",
+		   rc < 0 ? err.msg : (rc == CVB_CLAIM_BUSY ? "still open for writing" : "gone"),
+		   NULL);
+		return false;
+	}
+	free(e->key);
+	e->key = claimed;
+	e->claimed = true;
+	return true;
+}
+
+static int add_job(struct serve *s, const struct job *j)
+{
+	if (s->n_jobs == s->cap_jobs) {
+		size_t cap = s->cap_jobs ? s->cap_jobs * 2 : 16;
+		struct job *v = realloc(s->jobs, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->jobs = v;
+		s->cap_jobs = cap;
+	}
+	s->jobs[s->n_jobs++] = *j;
+	s->rt[j->conv].in_flight++;
+	return 0;
+}
+
+static void start_job(struct serve *s, struct cvb_queue_entry *e)
+{
+	struct job j = {.token = ++s->next_token, .conv = e->lane, .e = *e};
+	struct cvb_error err = {""};
+	if (!claim(s, &j.e)) {
+		cvb_queue_entry_clear(&j.e);
+		return;
+	}
+	j.started = now_mono();
+	j.started_wall = time(NULL);
+	if (add_job(s, &j) < 0) {
+		requeue(s, &j.e, 1.0);
+		return;
+	}
+	if (cvb_driver_submit(s->rt[j.conv].drv, j.token, j.e.key, &err) < 0)
+		conv_lost(s, j.conv, err.msg); /* requeues this job with the others */
+}
+
+static void dispatch(struct serve *s)
+{
+	size_t n = s->cfg.n_conv;
+	if (s->stopping || s->next_cfg)
+		return;
+	for (size_t c = 0; c < n; c++)
+		s->lane_ok[c] = s->rt[c].state == CS_READY;
+	struct cvb_queue_entry e;
+	while (s->n_jobs < s->cfg.workers &&
+	       cvb_queue_pop(s->queue, now_mono(), s->lane_ok, n, &e) == 1)
+		start_job(s, &e);
+}
+
+/* ---- results ---- */
+
+static void forward_logs(const struct serve *s, const struct job *j, json_t *detail)
+{
+	size_t i;
+	json_t *l;
+	json_array_foreach(json_object_get(detail, "logs"), i, l)
+	{
+		const char *lvl = json_string_value(json_object_get(l, "level")) ?: "INFO";
+		enum log_level lv = LOG_INFO;
+		for (int k = 0; k < 4; k++)
+			if (strcasecmp(lvl, level_names[k]) == 0)
+				lv = (enum log_level)k;
+		ev(s, lv, "converter_log", "converter", conv_name(s, j->conv), "file",
+		   cvb_watch_name(j->e.key), "message",
+		   json_string_value(json_object_get(l, "message")) ?: "", NULL);
+	}
+}
+
+static void iso_time(time_t t, char out[32])
+{
+	struct tm tm;
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+/* <file>.error.json: what happened, for the person who looks into Error. */
+static char *error_json(const struct serve *s, const struct job *j, const char *outcome,
+			const char *status, const char *message, json_t *detail)
+{
+	char started[32], finished[32];
+	iso_time(j->started_wall, started);
+	iso_time(time(NULL), finished);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:o, s:I, s:I, s:s, s:s}",
+			      "file", cvb_watch_name(j->e.key), "converter", conv_name(s, j->conv),
+			      "converter_path", s->cfg.conv[j->conv].path, "outcome", outcome,
+			      "status", status, "error", message, "denied",
+			      json_incref(json_object_get(detail, "denied")) ?: json_array(),
+			      "logs", json_incref(json_object_get(detail, "logs")) ?: json_array(),
+			      "attempts", (json_int_t)j->e.attempts, "suspends",
+			      (json_int_t)j->e.suspends, "started", started, "finished", finished);
+	json_t *usage = json_object_get(detail, "usage"),
+	       *meta = json_object_get(detail, "metadata");
+	if (o && usage)
+		json_object_set(o, "usage", usage);
+	if (o && meta)
+		json_object_set(o, "metadata", meta);
+	char *t = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	return t;
+}
+
+static void to_error(struct serve *s, struct job *j, const char *outcome, const char *status,
+		     const char *message, json_t *detail)
+{
+	char *final = NULL, *side = NULL,
+	     *text = error_json(s, j, outcome, status, message, detail);
+	struct cvb_error err = {""};
+	const struct cvb_serve_converter *c = &s->cfg.conv[j->conv];
+	if (cvb_spool_move_unique(j->e.key, c->error_folder, &final, &err) < 0) {
+		ev(s, LOG_ERROR, "error_folder_failed", "converter", c->name, "file", j->e.key,
+		   "error", err.msg, NULL);
+		requeue(s, &j->e, RETRY_LATER_SECONDS);
+		free(text);
+		return;
+	}
+	cvb_watch_release(j->e.key);
+	if (!text || asprintf(&side, "%s.error.json", final) < 0 ||
+	    cvb_spool_write_file(side, text, strlen(text), &err) < 0)
+		ev(s, LOG_ERROR, "error_json_failed", "converter", c->name, "file", final, "error",
+		   err.msg[0] ? err.msg : "out of memory", NULL);
+	ev(s, LOG_WARNING, "failed", "converter", c->name, "file", cvb_watch_name(j->e.key),
+	   "outcome", outcome, "status", *status ? status : NULL, "error", message, "moved_to",
+	   final, NULL);
+	s->n_failed++;
+	free(side);
+	free(final);
+	free(text);
+}
+
+/* The post action; the converter's own choice wins over the config's. */
+static int post_action(struct serve *s, struct job *j, const char *chosen, char **final,
+		       struct cvb_error *err)
+{
+	const struct cvb_serve_converter *c = &s->cfg.conv[j->conv];
+	int a = *chosen ? cvb_post_action_parse(chosen) : -1;
+	enum cvb_post_action act = a >= 0 ? (enum cvb_post_action)a : c->post_action;
+	int rc = 0;
+	if (act == CVB_POST_DELETE && unlink(j->e.key) < 0 && errno != ENOENT)
+		rc = cvb_error_errno(err, errno, "cannot delete '%s'", j->e.key);
+	else if (act == CVB_POST_ZIP)
+		rc = cvb_spool_zip_unique(j->e.key, c->done_folder, final, err);
+	else if (act == CVB_POST_KEEP &&
+		 cvb_spool_keep(j->e.key, c->watch_folder, final, err) < 0) {
+		ev(s, LOG_WARNING, "keep_unavailable", "converter", c->name, "error", err->msg,
+		   "instead", "move", NULL);
+		act = CVB_POST_MOVE;
+	}
+	if (act == CVB_POST_MOVE)
+		rc = cvb_spool_move_unique(j->e.key, c->done_folder, final, err);
+	if (rc == 0)
+		cvb_watch_release(j->e.key);
+	return rc;
+}
+
+/* Phase 1 for a successful conversion: every report into the spool (not yet synced). */
+static void spool_reports(struct serve *s, struct finished *f)
+{
+	const struct cvb_serve_config *cfg = &s->cfg;
+	const struct cvb_station st = {cfg->machine_name, cfg->location, cfg->purpose};
+	uint8_t content[32];
+	struct cvb_error err = {""};
+	if (f->m.n_reports > 0 && cvb_sha256_file(f->job.e.key, content, &err) < 0) {
+		f->fate = F_RETRY;
+		snprintf(f->why, sizeof(f->why), "%s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < f->m.n_reports && f->fate == F_POST; i++) {
+		char derived[CVB_UUID_LEN + 1], id[CVB_UUID_LEN + 1], *text = NULL;
+		size_t len = 0;
+		cvb_spool_derive_id(conv_name(s, f->job.conv), content, i, derived);
+		const char *raw = f->m.reports[i];
+		if (cvb_spool_prepare_report(raw, strlen(raw), derived, &st, &text, &len, id,
+					     &err) < 0) {
+			f->fate = F_ERROR;
+			snprintf(f->why, sizeof(f->why), "report %zu: %s", i + 1, err.msg);
+			break;
+		}
+		int rc = cvb_spool_put(s->spool, id, text, len, &err);
+		free(text);
+		if (rc < 0) {
+			f->fate = F_RETRY;
+			snprintf(f->why, sizeof(f->why), "%s", err.msg);
+		} else if (rc == 1) {
+			f->written++;
+		} else {
+			f->duplicate++;
+		}
+	}
+}
+
+/* Decide a finished job's fate from its outcome and status. */
+static void classify(struct serve *s, struct finished *f)
+{
+	const struct cvb_driver_msg *m = &f->m;
+	const char *msg =
+	    m->message ? m->message : json_string_value(json_object_get(m->detail, "error"));
+	msg = msg ? msg : "";
+	f->fate = F_ERROR;
+	snprintf(f->why, sizeof(f->why), "%s", msg);
+	if (m->outcome == CVB_OUTCOME_SANDBOX_ERROR)
+		f->fate = F_LOST;
+	else if (m->outcome != CVB_OUTCOME_COMPLETED)
+		return;
+	else if (strcmp(m->status, "Success") == 0) {
+		f->fate = F_POST;
+		spool_reports(s, f);
+	} else if (strcmp(m->status, "Skipped") == 0)
+		f->fate = F_POST;
+	else if (strcmp(m->status, "Suspended") == 0)
+		f->fate = F_SUSPEND;
+	else if (!*msg)
+		snprintf(f->why, sizeof(f->why), "the converter returned %s", m->status);
+}
+
+static void log_done(const struct serve *s, const struct finished *f, const char *final)
+{
+	char ms[32], w[32], d[32];
+	const struct job *j = &f->job;
+	ev(s, LOG_INFO, strcmp(f->m.status, "Skipped") == 0 ? "skipped" : "converted", "converter",
+	   conv_name(s, j->conv), "file", cvb_watch_name(j->e.key), "reports",
+	   num(w, (double)f->written), "duplicate_reports",
+	   f->duplicate ? num(d, (double)f->duplicate) : NULL, "ms",
+	   num(ms, (double)(long)((now_mono() - j->started) * 1000)), "moved_to", final, NULL);
+}
+
+static void suspend(struct serve *s, struct finished *f)
+{
+	struct job *j = &f->job;
+	char sec[32], n[32];
+	double after = f->m.retry_after >= 0 ? f->m.retry_after : s->cfg.suspend_retry_seconds;
+	after = after > 86400 ? 86400 : after;
+	if (++j->e.suspends > s->cfg.max_suspend_retries) {
+		snprintf(f->why, sizeof(f->why),
+			 "suspended %u times (max_suspend_retries is %u)%s%s", j->e.suspends,
+			 s->cfg.max_suspend_retries, f->m.message ? ": " : "",
+			 f->m.message ? f->m.message : "");
+		to_error(s, j, "completed", "Suspended", f->why, f->m.detail);
+		return;
+	}
+	s->n_suspended++;
+	ev(s, LOG_INFO, "suspended", "converter", conv_name(s, j->conv), "file",
+	   cvb_watch_name(j->e.key), "retry_after", num(sec, after), "times", num(n, j->e.suspends),
+	   "reason", f->m.message, NULL);
+	requeue(s, &j->e, after);
+}
+
+/* Phase 3: act on the fate (the spool is durable by now). */
+static void apply_fate(struct serve *s, struct finished *f)
+{
+	struct job *j = &f->job;
+	char *final = NULL;
+	struct cvb_error err = {""};
+	forward_logs(s, j, f->m.detail);
+	if (f->fate == F_POST && post_action(s, j, f->m.post_action, &final, &err) < 0) {
+		f->fate = F_RETRY;
+		snprintf(f->why, sizeof(f->why), "post action: %s", err.msg);
+	}
+	if (f->fate == F_POST) {
+		log_done(s, f, final);
+		s->n_converted++;
+	} else if (f->fate == F_ERROR)
+		to_error(s, j, cvb_outcome_name(f->m.outcome), f->m.status, f->why, f->m.detail);
+	else if (f->fate == F_SUSPEND)
+		suspend(s, f);
+	else if (f->fate == F_LOST && ++j->e.attempts >= s->cfg.max_attempts)
+		to_error(s, j, cvb_outcome_name(f->m.outcome), "", f->why, f->m.detail);
+	else {
+		ev(s, LOG_WARNING, "retry", "converter", conv_name(s, j->conv), "file",
+		   cvb_watch_name(j->e.key), "error", f->why, NULL);
+		requeue(s, &j->e, f->fate == F_LOST ? 1.0 : RETRY_LATER_SECONDS);
+	}
+	free(final);
+	cvb_queue_entry_clear(&j->e);
+	cvb_driver_msg_clear(&f->m);
+}
+
+/* All results read in one turn: spool, one fsync of the spool folder, then post actions. */
+static void finish_batch(struct serve *s)
+{
+	struct cvb_error err = {""};
+	bool wrote = false;
+	for (size_t i = 0; i < s->n_batch; i++) {
+		classify(s, &s->batch[i]);
+		wrote |= s->batch[i].written > 0;
+	}
+	if (wrote && cvb_spool_sync(s->spool, &err) < 0)
+		for (size_t i = 0; i < s->n_batch; i++)
+			if (s->batch[i].fate == F_POST) {
+				s->batch[i].fate = F_RETRY;
+				snprintf(s->batch[i].why, sizeof(s->batch[i].why), "%s", err.msg);
+			}
+	for (size_t i = 0; i < s->n_batch; i++)
+		apply_fate(s, &s->batch[i]);
+	s->n_batch = 0;
+}
+
+static void on_result(struct serve *s, unsigned c, struct cvb_driver_msg *m)
+{
+	size_t i = 0;
+	while (i < s->n_jobs && !(s->jobs[i].token == m->token && s->jobs[i].conv == c))
+		i++;
+	if (i == s->n_jobs) {
+		cvb_driver_msg_clear(m); /* not ours (cannot happen) */
+		return;
+	}
+	if (s->n_batch == s->cap_batch) {
+		size_t cap = s->cap_batch ? s->cap_batch * 2 : 16;
+		struct finished *b = realloc(s->batch, cap * sizeof(*b));
+		if (!b) {
+			cvb_driver_msg_clear(m);
+			return; /* the job stays running; the stuck check requeues it */
+		}
+		s->batch = b;
+		s->cap_batch = cap;
+	}
+	struct finished *f = &s->batch[s->n_batch++];
+	memset(f, 0, sizeof(*f));
+	f->job = take_job(s, i);
+	f->m = *m;
+	memset(m, 0, sizeof(*m));
+}
+
+static void read_driver(struct serve *s, unsigned c)
+{
+	struct cvb_driver_msg m;
+	struct cvb_error err = {""};
+	int rc;
+	while (s->rt[c].drv && (rc = cvb_driver_read(s->rt[c].drv, &m, &err)) != 0) {
+		if (rc < 0) {
+			conv_lost(s, c, err.msg);
+			return;
+		}
+		if (m.kind == CVB_DRIVER_RESULT)
+			on_result(s, c, &m);
+		else if (m.kind == CVB_DRIVER_READY)
+			on_ready(s, c, &m);
+		else
+			conv_disable(s, c, m.message ? m.message : "the sandbox could not start");
+		cvb_driver_msg_clear(&m);
+	}
+}
+
+/* Jobs with no result long after their timeout: their driver is hung. */
+static void check_stuck(struct serve *s, double now)
+{
+	for (size_t i = 0; i < s->n_jobs; i++) {
+		const struct job *j = &s->jobs[i];
+		double limit = s->cfg.conv[j->conv].opts.limits.timeout_s + STUCK_MARGIN_SECONDS;
+		if (now - j->started > limit) {
+			conv_lost(s, j->conv, "no result long after the timeout: driver hung");
+			return; /* the job set changed */
+		}
+	}
+}
+
+/* ---- set-up and tear-down ---- */
+
+static int lock_spool(struct serve *s, struct cvb_error *err)
+{
+	s->lock_fd = open(s->cfg.reports_folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->lock_fd < 0)
+		return cvb_error_errno(err, errno, "cannot open '%s'", s->cfg.reports_folder);
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return cvb_error_errno(err, errno,
+				       "another convbox serve uses the reports folder '%s'",
+				       s->cfg.reports_folder);
+	return 0;
+}
+
+static int setup_folders(struct serve *s, unsigned c, struct cvb_error *err)
+{
+	const struct cvb_serve_converter *cv = &s->cfg.conv[c];
+	int f = cvb_watch_add(s->watch, cv->watch_folder, err);
+	if (f < 0 || cvb_spool_mkdirs(cv->done_folder, err) < 0 ||
+	    cvb_spool_mkdirs(cv->error_folder, err) < 0)
+		return -1;
+	cvb_spool_sweep_temps(cv->done_folder);
+	cvb_spool_sweep_temps(cv->error_folder);
+	s->rt[c].folder = f;
+	return 0;
+}
+
+/* Files a crash left in the processing areas go back into the queue. */
+static void recover(struct serve *s)
+{
+	for (unsigned c = 0; c < s->cfg.n_conv; c++) {
+		int f = s->rt[c].folder;
+		struct cvb_watch_list l = {0};
+		struct cvb_error err = {""};
+		bool first = f >= 0;
+		for (unsigned k = 0; k < c; k++)
+			first &= s->rt[k].folder != f;
+		if (!first ||
+		    cvb_watch_recover(s->cfg.conv[c].watch_folder, (unsigned)f, &l, &err) < 0)
+			continue;
+		for (size_t i = 0; i < l.n; i++) {
+			const char *name = cvb_watch_name(l.v[i].name);
+			ev(s, LOG_INFO, "recovered", "file", l.v[i].name, NULL);
+			if (route(s, f, name) >= 0)
+				enqueue(s, &l.v[i], true);
+			else if (cvb_watch_unclaim(l.v[i].name, s->cfg.conv[c].watch_folder, &err) <
+				 0)
+				ev(s, LOG_ERROR, "unclaim_failed", "file", l.v[i].name, "error",
+				   err.msg, NULL);
+		}
+		cvb_watch_list_clear(&l);
+	}
+}
+
+static int serve_setup(struct serve *s, struct cvb_error *err)
+{
+	const struct cvb_serve_config *cfg = &s->cfg;
+	s->lock_fd = -1;
+	s->rt = calloc(cfg->n_conv, sizeof(*s->rt));
+	s->lane_ok = calloc(cfg->n_conv, sizeof(*s->lane_ok));
+	s->pfd = calloc(cfg->n_conv + 2, sizeof(*s->pfd));
+	s->pfd_conv = calloc(cfg->n_conv + 2, sizeof(*s->pfd_conv));
+	if (!s->rt || !s->lane_ok || !s->pfd || !s->pfd_conv || !(s->queue = cvb_queue_new()))
+		return cvb_error_set(err, "out of memory");
+	if (cvb_spool_open(cfg->reports_folder, &s->spool, err) < 0 || lock_spool(s, err) < 0 ||
+	    cvb_watch_open(cfg->settle_seconds, cfg->rescan_seconds, &s->watch, err) < 0)
+		return -1;
+	for (unsigned c = 0; c < cfg->n_conv; c++) {
+		s->rt[c].folder = -1;
+		s->rt[c].state = CS_OFF;
+		if (cfg->conv[c].enabled && setup_folders(s, c, err) < 0)
+			return -1;
+	}
+	for (unsigned c = 0; c < cfg->n_conv; c++)
+		if (cfg->conv[c].enabled)
+			conv_start(s, c);
+	recover(s);
+	s->next_conv_check = now_mono() + cfg->rescan_seconds;
+	return 0;
+}
+
+/* Stop every driver; running files stay claimed and are recovered at the next start. */
+static void serve_teardown(struct serve *s)
+{
+	for (unsigned c = 0; s->rt && c < s->cfg.n_conv; c++) {
+		cvb_driver_stop(s->rt[c].drv, 2.0);
+		free(s->rt[c].src);
+	}
+	for (size_t i = 0; i < s->n_jobs; i++)
+		cvb_queue_entry_clear(&s->jobs[i].e);
+	free(s->jobs);
+	free(s->batch);
+	free(s->rt);
+	free(s->lane_ok);
+	free(s->pfd);
+	free(s->pfd_conv);
+	s->lane_ok = NULL;
+	s->pfd = NULL;
+	s->pfd_conv = NULL;
+	cvb_queue_free(s->queue);
+	cvb_watch_close(s->watch);
+	cvb_spool_close(s->spool);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->jobs = NULL;
+	s->batch = NULL;
+	s->rt = NULL;
+	s->queue = NULL;
+	s->watch = NULL;
+	s->spool = NULL;
+	s->lock_fd = -1;
+	s->n_jobs = s->cap_jobs = s->n_batch = s->cap_batch = 0;
+}
+
+/* ---- signals and the loop ---- */
+
+static void on_signal(struct serve *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			s->reloading = true;
+			continue;
+		}
+		if (s->stopping) {
+			s->stop_deadline = 0; /* a second request: stop now */
+			continue;
+		}
+		ev(s, LOG_INFO, "stopping", "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
+		   NULL);
+		s->stopping = true;
+		s->stop_deadline = now_mono() + s->cfg.shutdown_grace_seconds;
+	}
+}
+
+/* SIGHUP: check the new file now, switch once the running conversions are done. */
+static void begin_reload(struct serve *s)
+{
+	struct cvb_error err = {""};
+	struct cvb_serve_config *next = calloc(1, sizeof(*next));
+	s->reloading = false;
+	if (!next || cvb_serve_config_load(s->cfg.path, next, &err) < 0) {
+		ev(s, LOG_ERROR, "reload_failed", "config", s->cfg.path, "error",
+		   next ? err.msg : "out of memory", "keeping", "the running configuration", NULL);
+		free(next);
+		return;
+	}
+	ev(s, LOG_INFO, "reload", "config", s->cfg.path, NULL);
+	if (s->next_cfg) {
+		cvb_serve_config_clear(s->next_cfg);
+		free(s->next_cfg);
+	}
+	s->next_cfg = next;
+	s->stop_deadline = now_mono() + s->cfg.shutdown_grace_seconds;
+}
+
+static int finish_reload(struct serve *s, struct cvb_error *err)
+{
+	serve_teardown(s);
+	cvb_serve_config_clear(&s->cfg);
+	s->cfg = *s->next_cfg;
+	free(s->next_cfg);
+	s->next_cfg = NULL;
+	return serve_setup(s, err);
+}
+
+static double min_d(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static int poll_timeout_ms(const struct serve *s, double now)
+{
+	double next = min_d(cvb_watch_next_due(s->watch), s->next_conv_check);
+	double due = cvb_queue_next_due(s->queue);
+	if (due >= 0)
+		next = min_d(next, due);
+	if (s->stopping || s->next_cfg)
+		next = min_d(next, s->stop_deadline);
+	for (unsigned c = 0; c < s->cfg.n_conv; c++)
+		if (s->rt[c].state == CS_RESTART_WAIT)
+			next = min_d(next, s->rt[c].restart_at);
+	double ms = (next - now) * 1000.0;
+	return ms <= 0 ? 0 : (ms > 5000 ? 5000 : (int)ms + 1);
+}
+
+/* Wait for anything: signals, inotify, drivers, or the next timer. */
+static void wait_events(struct serve *s)
+{
+	struct pollfd *pfd = s->pfd;
+	unsigned *who = s->pfd_conv;
+	size_t n = s->cfg.n_conv, k = 0;
+	pfd[k++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
+	pfd[k++] = (struct pollfd){.fd = cvb_watch_fd(s->watch), .events = POLLIN};
+	for (unsigned c = 0; c < n; c++)
+		if (s->rt[c].drv) {
+			who[k] = c;
+			pfd[k++] =
+			    (struct pollfd){.fd = cvb_driver_fd(s->rt[c].drv), .events = POLLIN};
+		}
+	if (poll(pfd, k, poll_timeout_ms(s, now_mono())) <= 0)
+		return;
+	if (pfd[0].revents)
+		on_signal(s);
+	if (pfd[1].revents) {
+		struct cvb_watch_list l = {0};
+		struct cvb_error err = {""};
+		if (cvb_watch_read(s->watch, &l, &err) < 0)
+			ev(s, LOG_ERROR, "inotify", "error", err.msg, NULL);
+		enqueue_all(s, &l);
+	}
+	for (size_t i = 2; i < k; i++)
+		if (pfd[i].revents)
+			read_driver(s, who[i]);
+	finish_batch(s);
+}
+
+static void timers(struct serve *s)
+{
+	double now = now_mono();
+	struct cvb_watch_list l = {0};
+	cvb_watch_scan(s->watch, now, &l);
+	enqueue_all(s, &l);
+	if (now >= s->next_conv_check) {
+		for (unsigned c = 0; c < s->cfg.n_conv; c++)
+			check_converter_file(s, c);
+		s->next_conv_check = now + s->cfg.rescan_seconds;
+	}
+	converter_timers(s, now);
+	check_stuck(s, now);
+	if (s->reloading)
+		begin_reload(s);
+}
+
+/* 0 to go on, 1 when the service should exit. */
+static int turn(struct serve *s)
+{
+	struct cvb_error err = {""};
+	wait_events(s);
+	timers(s);
+	bool drained = s->n_jobs == 0 || now_mono() >= s->stop_deadline;
+	if (s->stopping && drained)
+		return 1;
+	if (s->next_cfg && drained && finish_reload(s, &err) < 0) {
+		ev(s, LOG_ERROR, "reload_failed", "error", err.msg, NULL);
+		return -1;
+	}
+	dispatch(s);
+	return 0;
+}
+
+static void log_started(const struct serve *s)
+{
+	char w[32], n[32];
+	ev(s, LOG_INFO, "started", "config", s->cfg.path, "workers", num(w, s->cfg.workers),
+	   "converters", num(n, (double)s->cfg.n_conv), "reports_folder", s->cfg.reports_folder,
+	   NULL);
+}
+
+static int serve_run(struct serve *s)
+{
+	struct cvb_error err = {""};
+	int rc;
+	if (serve_setup(s, &err) < 0) {
+		ev(s, LOG_ERROR, "start_failed", "error", err.msg, NULL);
+		serve_teardown(s);
+		return 1;
+	}
+	log_started(s);
+	while ((rc = turn(s)) == 0)
+		;
+	char a[32], b[32], c[32], d[32];
+	ev(s, LOG_INFO, "stopped", "converted", num(a, (double)s->n_converted), "failed",
+	   num(b, (double)s->n_failed), "suspended", num(c, (double)s->n_suspended), "left_running",
+	   num(d, (double)s->n_jobs), NULL);
+	serve_teardown(s);
+	return rc < 0 ? 1 : 0;
+}
+
+/* ---- the command ---- */
+
+struct serve_cli {
+	const char *config;
+	bool check, help;
+	enum log_level level;
+	char err[256];
+};
+
+struct opt {
+	const char *name;
+	const char *metavar;
+	int (*apply)(struct serve_cli *c, const char *v);
+	const char *help;
+};
+
+static int o_config(struct serve_cli *c, const char *v)
+{
+	c->config = v;
+	return 0;
+}
+
+static int o_check(struct serve_cli *c, const char *v)
+{
+	c->check = true;
+	return 0;
+}
+
+static int o_level(struct serve_cli *c, const char *v)
+{
+	for (int k = 0; k < 4; k++)
+		if (strcasecmp(v, level_names[k]) == 0) {
+			c->level = (enum log_level)k;
+			return 0;
+		}
+	snprintf(c->err, sizeof(c->err), "--log-level '%s': expected debug, info, warning or error",
+		 v);
+	return -1;
+}
+
+static int o_help(struct serve_cli *c, const char *v)
+{
+	c->help = true;
+	return 0;
+}
+
+static const struct opt serve_opts[] = {
+    {"--config", "FILE", o_config, "the service's JSON configuration (docs/serve-config.md)"},
+    {"--check-config", NULL, o_check,
+     "check the configuration and that every converter file is readable, then exit"},
+    {"--log-level", "LEVEL", o_level, "debug, info (default), warning or error"},
+    {"--help", NULL, o_help, "this help"},
+};
+
+#define N_SERVE_OPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
+
+static void serve_help(void)
+{
+	const char *k, *h;
+	printf("usage: convbox serve --config FILE [--check-config] [--log-level LEVEL]\n\n"
+	       "The station service: watches each converter's folder, converts complete files\n"
+	       "in priority order in the sandbox, writes every report to the reports folder as\n"
+	       "<id>.queued, then moves the file to Done (or Error, with <name>.error.json).\n"
+	       "Logs go to stderr, one line per event. SIGTERM stops (exit 0), SIGHUP reloads.\n\n"
+	       "options:\n");
+	for (size_t i = 0; i < N_SERVE_OPTS; i++) {
+		char left[40];
+		snprintf(left, sizeof(left), "%s%s%s", serve_opts[i].name,
+			 serve_opts[i].metavar ? " " : "",
+			 serve_opts[i].metavar ? serve_opts[i].metavar : "");
+		printf("  %-22s %s\n", left, serve_opts[i].help);
+	}
+	printf("\nconfig keys:\n");
+	for (size_t i = 0; (k = cvb_serve_config_key(i, &h)); i++)
+		printf("  %-24s %s\n", k, h);
+	printf("\nkeys of each converter (converters[i]):\n");
+	for (size_t i = 0; (k = cvb_serve_converter_key(i, &h)); i++)
+		printf("  %-24s %s\n", k, h);
+	printf("\nexit status: 0 stopped by a signal or config valid, 1 could not start,\n"
+	       "2 usage or invalid configuration.\n");
+}
+
+static int parse_cli(struct serve_cli *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct opt *o = NULL;
+		const char *a = argv[i], *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		for (size_t k = 0; k < N_SERVE_OPTS; k++)
+			if (strlen(serve_opts[k].name) == len &&
+			    strncmp(serve_opts[k].name, a, len) == 0)
+				o = &serve_opts[k];
+		if (!o) {
+			snprintf(c->err, sizeof(c->err), "unknown option '%s' (see --help)", a);
+			return -1;
+		}
+		const char *v =
+		    o->metavar ? (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL)) : NULL;
+		if (o->metavar && !v) {
+			snprintf(c->err, sizeof(c->err), "%s needs a value (%s)", o->name,
+				 o->metavar);
+			return -1;
+		}
+		if (o->apply(c, v) < 0)
+			return -1;
+	}
+	if (!c->help && !c->config)
+		snprintf(c->err, sizeof(c->err), "--config FILE is required");
+	return c->help || c->config ? 0 : -1;
+}
+
+static int check_config(const char *path)
+{
+	struct cvb_serve_config cfg;
+	struct cvb_error err = {""};
+	if (cvb_serve_config_load(path, &cfg, &err) < 0) {
+		fprintf(stderr, "convbox serve: %s\n", err.msg);
+		return 2;
+	}
+	if (cvb_serve_config_check_files(&cfg, &err) < 0) {
+		fprintf(stderr, "convbox serve: %s: %s\n", path, err.msg);
+		cvb_serve_config_clear(&cfg);
+		return 2;
+	}
+	printf("%s: valid; %zu converter%s, %u worker%s, reports to %s\n", path, cfg.n_conv,
+	       cfg.n_conv == 1 ? "" : "s", cfg.workers, cfg.workers == 1 ? "" : "s",
+	       cfg.reports_folder);
+	for (size_t i = 0; i < cfg.n_conv; i++) {
+		const struct cvb_serve_converter *c = &cfg.conv[i];
+		printf("  %s: priority %u, %s, watches %s%s\n", c->name, c->priority,
+		       c->opts.trusted ? "trusted (no sandbox)" : "sandboxed", c->watch_folder,
+		       c->enabled ? "" : " (disabled)");
+	}
+	cvb_serve_config_clear(&cfg);
+	return 0;
+}
+
+static int open_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGIO); /* a lease break must never kill the service */
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &set, old);
+	sigdelset(&set, SIGIO);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int cvb_cmd_serve(int argc, char **argv)
+{
+	struct serve_cli cli = {.level = LOG_INFO};
+	struct serve s = {.level = LOG_INFO, .lock_fd = -1};
+	struct cvb_error err = {""};
+	sigset_t old;
+	if (parse_cli(&cli, argc, argv) < 0) {
+		fprintf(stderr, "convbox serve: %s\n", cli.err);
+		return 2;
+	}
+	if (cli.help) {
+		serve_help();
+		return 0;
+	}
+	if (cli.check)
+		return check_config(cli.config);
+	if (cvb_serve_config_load(cli.config, &s.cfg, &err) < 0) {
+		fprintf(stderr, "convbox serve: %s\n", err.msg);
+		return 2;
+	}
+	s.level = cli.level;
+	s.sigfd = open_signals(&old);
+	int rc = s.sigfd < 0 ? 1 : serve_run(&s);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	cvb_serve_config_clear(&s.cfg);
+	return rc;
+}
