@@ -20,6 +20,8 @@ static const struct cvb_mount_row mount_rows[] = {
      "the device nodes programs expect; no others"},
     {"/etc/ld.so.cache /etc/localtime", "bind-ro", ALWAYS,
      "loader cache and time zone; no other /etc file"},
+    {"/etc/resolv.conf /etc/hosts /etc/nsswitch.conf /etc/gai.conf /etc/ssl", "bind-ro",
+     CVB_CAP_NETWORK_FULL, "name resolution and TLS certificates for the host network"},
     {"/converter", "bind-ro,noexec", ALWAYS, "the converter's own folder (sibling data)"},
     {"/input/<name>", "copy-ro", CVB_CAP_READ_INPUT,
      "a private snapshot of the input under its original name"},

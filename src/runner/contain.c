@@ -401,6 +401,20 @@ static int place_input(struct cvb_job *j)
 	return 0;
 }
 
+/* NETWORK_FULL: what name resolution and TLS need; nothing else of /etc. */
+static int bind_network_files(struct cvb_job *j)
+{
+	static const char *const files[] = {"etc/resolv.conf", "etc/hosts", "etc/nsswitch.conf",
+					    "etc/gai.conf",    "etc/ssl",   NULL};
+	char src[64];
+	for (int i = 0; files[i]; i++) {
+		snprintf(src, sizeof(src), "/%s", files[i]);
+		if (bind_ro(j, src, files[i], MS_NOSUID | MS_NODEV | MS_NOEXEC, true) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int populate_root(struct cvb_job *j, int conv_dir_fd)
 {
 	static const char *const dirs[] = {"input", "etc", "dev", "converter", NULL};
@@ -425,6 +439,8 @@ static int populate_root(struct cvb_job *j, int conv_dir_fd)
 		if (bind_ro(j, src, dst, MS_NOSUID | MS_NOEXEC, false) < 0)
 			return -1;
 	}
+	if ((j->spec.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL)) && bind_network_files(j) < 0)
+		return -1;
 	if (bind_ro(j, "/etc/ld.so.cache", "etc/ld.so.cache", MS_NOSUID | MS_NODEV, true) < 0 ||
 	    bind_ro(j, "/etc/localtime", "etc/localtime", MS_NOSUID | MS_NODEV, true) < 0)
 		return -1;

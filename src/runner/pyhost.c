@@ -31,7 +31,7 @@ struct hook_state {
 	cvb_caps caps;
 	const struct cvb_strlist *blocked;
 	const struct cvb_strlist *native_allowed;
-	const char *read_roots[12];
+	const char *read_roots[16];
 	const char *write_roots[4];
 	size_t n_read, n_write;
 	const char *input_view, *output_view, *temp_view;
@@ -327,6 +327,8 @@ static void arm_hook(struct cvb_pyhost *py)
 	h->write_roots[h->n_write++] = "/dev/null";
 	if (has_cap(h, CVB_CAP_READ_INPUT))
 		h->read_roots[h->n_read++] = "/input";
+	if (has_cap(h, CVB_CAP_NETWORK_FULL))
+		h->read_roots[h->n_read++] = "/etc"; /* only the network files are mounted */
 	if (has_cap(h, CVB_CAP_WRITE_OUTPUT)) {
 		h->read_roots[h->n_read++] = "/output";
 		h->write_roots[h->n_write++] = "/output";
