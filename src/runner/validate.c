@@ -134,6 +134,7 @@ static const struct name_row name_rows[] = {
     {"builtins.help", R_DANGEROUS_CALL, 0, "starts pydoc, which may run a pager program"},
     {"builtins.__import__", R_DYNAMIC_IMPORT, 0, "imports a module named at run time"},
     {"builtins.globals", R_INTROSPECTION, 0, "exposes the module namespace"},
+    {"builtins.locals", R_INTROSPECTION, 0, "exposes a namespace (the module's, at top level)"},
     {"builtins.vars", R_INTROSPECTION, ROW_CALL_CHECKED, "exposes a namespace"},
     {"builtins.getattr", R_COMPUTED_GETATTR, ROW_CALL_CHECKED, "getattr used as a value"},
     {"builtins.setattr", R_COMPUTED_GETATTR, ROW_CALL_CHECKED, "setattr used as a value"},
@@ -188,6 +189,18 @@ static const struct name_row name_rows[] = {
     {"code.Interactive*", R_DYNAMIC_IMPORT, 0, "executes strings as code"},
     {"code.compile_command", R_DYNAMIC_IMPORT, 0, "compiles strings to code"},
     {"codeop", R_DYNAMIC_IMPORT, 0, "compiles strings to code"},
+    {"logging.config", R_DYNAMIC_IMPORT, 0, "resolves and calls objects named in strings"},
+    {"pydoc", R_DYNAMIC_IMPORT, 0, "resolves objects named in strings (pydoc.locate)"},
+    {"unittest.mock", R_DYNAMIC_IMPORT, 0, "resolves objects named in strings"},
+    {"typing.get_type_hints", R_DANGEROUS_CALL, 0, "evaluates annotation strings as code"},
+    {"inspect.get_annotations", R_DANGEROUS_CALL, 0, "can evaluate annotation strings"},
+    {"timeit", R_DANGEROUS_CALL, 0, "executes strings as code"},
+    {"cProfile", R_DANGEROUS_CALL, 0, "executes strings as code"},
+    {"profile", R_DANGEROUS_CALL, 0, "executes strings as code"},
+    {"trace", R_DANGEROUS_CALL, 0, "executes strings as code"},
+    {"pdb", R_DANGEROUS_CALL, 0, "executes typed or given strings as code"},
+    {"bdb", R_DANGEROUS_CALL, 0, "executes strings as code"},
+    {"doctest", R_DANGEROUS_CALL, 0, "executes examples in strings as code"},
     {"__main__", R_INTROSPECTION, 0, "the runner's main namespace"},
     {"sys.modules", R_INTROSPECTION, 0, "the table of loaded modules reaches any module"},
     {"sys._getframe", R_INTROSPECTION, 0, "frames expose their callers' globals"},
@@ -241,6 +254,12 @@ static const struct attr_row introspection_attrs[] = {
     {"ag_frame", "an async generator's frame"},
     {"ag_code", "an async generator's code"},
     {"tb_frame", "a traceback's frame"},
+};
+
+/* Attribute names that run programs on whatever object has them (event loops). */
+static const struct attr_row dangerous_attrs[] = {
+    {"subprocess_exec", "runs another program (an event loop method)"},
+    {"subprocess_shell", "runs a shell command (an event loop method)"},
 };
 
 /* Dunder attributes of a module that are plain data. */
@@ -1412,14 +1431,19 @@ static bool classify_inside(const struct vctx *c, const char *mod, struct verdic
 	return false;
 }
 
-static const struct attr_row *introspection_attr(const char *name)
+static const struct attr_row *find_attr(const struct attr_row *rows, size_t n, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_LEN(introspection_attrs); i++)
-		if (!strcmp(introspection_attrs[i].name, name))
-			return &introspection_attrs[i];
+	for (i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, name))
+			return &rows[i];
 	return NULL;
+}
+
+static const struct attr_row *introspection_attr(const char *name)
+{
+	return find_attr(introspection_attrs, ARRAY_LEN(introspection_attrs), name);
 }
 
 static bool module_plain_dunder(const char *name)
@@ -1579,35 +1603,46 @@ static bool classify_q(const struct vctx *c, const char *q, struct verdict *v)
 }
 
 /*
- * Attributes of a chain, each at its own position: introspection names
- * anywhere; below a module bound by `import`, a dunder right after the
- * module and private names (tempfile._os is the os module).
+ * One attribute of a chain: an introspection name anywhere; a program-running
+ * method name when the chain as a whole matched nothing; below a module
+ * bound by `import`, a dunder right after the module or a private name
+ * (tempfile._os is the os module).
  */
-static int check_chain_attrs(struct vctx *c, const struct chain *ch, bool module_root)
+static int check_one_attr(struct vctx *c, PyObject *anode, const char *a, bool first,
+			  bool module_root, bool matched)
+{
+	const struct attr_row *row = introspection_attr(a);
+	long line, col;
+
+	attr_pos(c, anode, a, &line, &col);
+	if (row)
+		return add_finding(c, R_INTROSPECTION, line, col, "%s: %s", a, row->reason);
+	row = find_attr(dangerous_attrs, ARRAY_LEN(dangerous_attrs), a);
+	if (row && !matched)
+		return add_finding(c, R_DANGEROUS_CALL, line, col, "%s: %s", a, row->reason);
+	if (!module_root || matched)
+		return 0;
+	if (first && is_dunder(a) && !module_plain_dunder(a))
+		return add_finding(c, R_INTROSPECTION, line, col,
+				   "%." MAX_SUBJECT "s of a module: exposes its internals", a);
+	if (a[0] == '_' && !is_dunder(a))
+		return add_finding(c, R_INTROSPECTION, line, col,
+				   "%." MAX_SUBJECT
+				   "s: private attribute of a module, which may be "
+				   "another module (tempfile._os is os)",
+				   a);
+	return 0;
+}
+
+static int check_chain_attrs(struct vctx *c, const struct chain *ch, bool module_root, bool matched)
 {
 	size_t i;
 	int rc = 0;
 
-	for (i = ch->n; i-- > 0 && !rc;) {
-		const char *a = ch->anames[i];
-		const struct attr_row *row = a ? introspection_attr(a) : NULL;
-		long line, col;
-
-		if (!a)
-			continue;
-		attr_pos(c, ch->anodes[i], a, &line, &col);
-		if (row)
-			rc = add_finding(c, R_INTROSPECTION, line, col, "%s: %s", a, row->reason);
-		else if (module_root && i == ch->n - 1 && is_dunder(a) && !module_plain_dunder(a))
-			rc =
-			    add_finding(c, R_INTROSPECTION, line, col,
-					"%." MAX_SUBJECT "s of a module: exposes its internals", a);
-		else if (module_root && a[0] == '_' && !is_dunder(a))
-			rc = add_finding(c, R_INTROSPECTION, line, col,
-					 "%." MAX_SUBJECT "s: private attribute of a module, which "
-					 "may be another module (tempfile._os is os)",
-					 a);
-	}
+	for (i = ch->n; i-- > 0 && !rc;)
+		if (ch->anames[i])
+			rc = check_one_attr(c, ch->anodes[i], ch->anames[i], i == ch->n - 1,
+					    module_root, matched);
 	return rc;
 }
 
@@ -1689,7 +1724,7 @@ static int check_chain(struct vctx *c, PyObject *node, bool called, const char *
 	if (!rc && text)
 		rc = check_meaning(c, node, text, &l, called, special, &matched);
 	if (!rc)
-		rc = check_chain_attrs(c, &ch, any_module(&l) && !matched);
+		rc = check_chain_attrs(c, &ch, any_module(&l), matched);
 	if (!rc && text && !ch.n && !called)
 		rc = check_module_value(c, node, &l);
 	if (!rc && !ch.base)
@@ -1855,22 +1890,30 @@ static int check_special_call(struct vctx *c, PyObject *call, const char *fn)
 }
 
 /*
- * A call's arguments, for the walk. The object a getattr-like builtin or
- * vars() is applied to, when it is a plain name, was judged with the call
- * (getattr(os, "system") is os.system, not "os used as a value").
+ * A call's arguments, for the walk. Those a getattr-like call or vars() was
+ * judged by are skipped: literal names (getattr(x, "__globals__") is one
+ * finding, not two) and, for the builtins, the object when it is a plain
+ * name (getattr(os, "system") is os.system, not "os used as a value").
  */
 static int push_args(struct vctx *c, PyObject *args, const char *special)
 {
-	PyObject *first = list_item(args, 0);
+	bool builtin = special && !strncmp(special, "builtins.", 9);
 	Py_ssize_t i;
 	bool hit;
-	int rc;
+	int rc = 0;
 
-	if (!special || strncmp(special, "builtins.", 9) || !is_type(c, first, T_NAME))
+	if (!special)
 		return push_value(c, args);
-	rc = check_special_name(c, first, &hit);
-	for (i = 1; i < list_len(args) && !rc; i++)
-		rc = push(c, PyList_GET_ITEM(args, i));
+	for (i = 0; i < list_len(args) && !rc; i++) {
+		PyObject *a = PyList_GET_ITEM(args, i);
+
+		if (is_type(c, a, T_CONSTANT))
+			continue;
+		if (i == 0 && builtin && is_type(c, a, T_NAME))
+			rc = check_special_name(c, a, &hit);
+		else
+			rc = push(c, a);
+	}
 	return rc;
 }
 
@@ -1893,6 +1936,20 @@ static int check_call(struct vctx *c, PyObject *node)
 	return rc;
 }
 
+/* A string naming an interpreter internal: x["__builtins__"], locals()["__globals__"]. */
+static int check_constant(struct vctx *c, PyObject *node)
+{
+	const char *text = field_str(c, node, A_VALUE);
+	const struct attr_row *row = text ? introspection_attr(text) : NULL;
+	long line, col;
+
+	if (!row)
+		return 0;
+	node_pos(c, node, &line, &col);
+	return add_finding(c, R_INTROSPECTION, line, col, "'%s' as a string: %s", text,
+			   row->reason);
+}
+
 static int visit_check(struct vctx *c, PyObject *node)
 {
 	const char *special;
@@ -1907,6 +1964,8 @@ static int visit_check(struct vctx *c, PyObject *node)
 		return check_chain(c, node, false, &special);
 	if (is_type(c, node, T_NAME))
 		return check_name(c, node);
+	if (is_type(c, node, T_CONSTANT))
+		return check_constant(c, node);
 	return push_children(c, node);
 }
 

@@ -494,41 +494,58 @@ static void test_bypass_relatives(void **state)
 	expect_rules("import ctypes.util\n", "blocked-import");
 }
 
+/* Strings run as code, objects resolved by name: other doors to eval and import. */
+static void test_bypass_string_doors(void **state)
+{
+	expect_rules("import typing\ntyping.get_type_hints(f)\n", "dangerous-call");
+	expect_rules("import logging.config\n", "dynamic-import");
+	expect_rules("from pydoc import locate\n", "dynamic-import");
+	expect_rules("import timeit\n", "dangerous-call");
+	expect_rules("b = locals()['__builtins__']\n", "introspection,introspection");
+	expect_rules("def f(loop):\n    return loop.subprocess_exec(p, 'id')\n", "dangerous-call");
+	expect_rules("def f(d):\n    return d['__globals__']\n", "introspection");
+	expect_rules("def f(o):\n    return getattr(o, '__globals__')\n", "introspection");
+}
+
 /* ------------------------------------------------------------------ */
 /* What is not a finding                                               */
 
 static void test_honest_constructs(void **state)
 {
-	expect_rules(
-	    "import csv, json, re, zipfile, tempfile, logging, os, os.path\n"
-	    "import xml.etree.ElementTree as ET\n"
-	    "from pathlib import Path\n"
-	    "from datetime import datetime, timezone\n"
-	    "from dataclasses import dataclass, field\n"
-	    "from enum import Enum\n"
-	    "PATTERN = re.compile(r'\\d+')\n"
-	    "log = logging.getLogger(__name__)\n"
-	    "class Status(Enum):\n"
-	    "    OK = 'success'\n"
-	    "@dataclass\n"
-	    "class R:\n"
-	    "    steps: list = field(default_factory=list)\n"
-	    "class C:\n"
-	    "    def convert_file(self, file_path, args):\n"
-	    "        text = Path(file_path).read_text()\n"
-	    "        with open(file_path) as f:\n"
-	    "            rows = list(csv.reader(f))\n"
-	    "        data = json.loads(text or '{}')\n"
-	    "        names = os.listdir(os.path.dirname(file_path))\n"
-	    "        with zipfile.ZipFile(file_path) as z, tempfile.TemporaryDirectory() "
-	    "as t:\n"
-	    "            z.extractall(t)\n"
-	    "        root = ET.fromstring(text)\n"
-	    "        stamp = datetime.now(timezone.utc).isoformat()\n"
-	    "        name = type(self).__name__ + self.__class__.__name__\n"
-	    "        super().__init__()\n"
-	    "        return {'status': Status.OK.value, 'n': getattr(args, 'get', None)}\n",
-	    "");
+	expect_rules("import csv, json, re, zipfile, tempfile, logging, os, os.path\n"
+		     "import xml.etree.ElementTree as ET\n"
+		     "from pathlib import Path\n"
+		     "from datetime import datetime, timezone\n"
+		     "from dataclasses import dataclass, field\n"
+		     "from enum import Enum\n"
+		     "PATTERN = re.compile(r'\\d+')\n"
+		     "log = logging.getLogger(__name__)\n"
+		     "class Status(Enum):\n"
+		     "    OK = 'success'\n"
+		     "@dataclass\n"
+		     "class R:\n"
+		     "    steps: list = field(default_factory=list)\n"
+		     "class C:\n"
+		     "    def convert_file(self, file_path, args):\n"
+		     "        text = Path(file_path).read_text()\n"
+		     "        with open(file_path) as f:\n"
+		     "            rows = list(csv.reader(f))\n"
+		     "        data = json.loads(text or '{}')\n"
+		     "        names = os.listdir(os.path.dirname(file_path))\n"
+		     "        with zipfile.ZipFile(file_path) as z, tempfile.TemporaryDirectory() "
+		     "as t:\n"
+		     "            z.extractall(t)\n"
+		     "        root = ET.fromstring(text)\n"
+		     "        stamp = datetime.now(timezone.utc).isoformat()\n"
+		     "        name = type(self).__name__ + self.__class__.__name__\n"
+		     "        super().__init__()\n"
+		     "        return {'status': Status.OK.value, 'n': getattr(args, 'get', None)}\n"
+		     "import typing\n"
+		     "Maybe = typing.Optional[int]\n"
+		     "logging.getLogger('x').info('%s', {'key': 1}['key'])\n"
+		     "if __name__ == '__main__':\n"
+		     "    print(json.dumps({}))\n",
+		     "");
 }
 
 static void test_compile_attribute_vs_bare(void **state)
@@ -1041,6 +1058,7 @@ int main(void)
 	    cmocka_unit_test(test_bypass_getattr_builtins),
 	    cmocka_unit_test(test_bypass_post_init_globals),
 	    cmocka_unit_test(test_bypass_relatives),
+	    cmocka_unit_test(test_bypass_string_doors),
 	    cmocka_unit_test(test_honest_constructs),
 	    cmocka_unit_test(test_compile_attribute_vs_bare),
 	    cmocka_unit_test(test_columns_count_code_points),

@@ -1,0 +1,4 @@
+# expect: dangerous-call,dangerous-call
+import cProfile
+
+cProfile.run('print(1)')

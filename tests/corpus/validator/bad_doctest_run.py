@@ -1,0 +1,2 @@
+# expect: dangerous-call
+import doctest

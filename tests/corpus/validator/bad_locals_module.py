@@ -1,0 +1,2 @@
+# expect: introspection,introspection
+b = locals()['__builtins__']

@@ -1,0 +1,4 @@
+# expect: dynamic-import,dynamic-import
+from pydoc import locate
+
+run = locate('os.system')

@@ -1,0 +1,4 @@
+# expect: dangerous-call,dangerous-call
+import timeit
+
+timeit.timeit("__import__('os').system('id')", number=1)
