@@ -31,7 +31,7 @@ struct hook_state {
 	cvb_caps caps;
 	const struct cvb_strlist *blocked;
 	const struct cvb_strlist *native_allowed;
-	const char *read_roots[16];
+	const char *read_roots[20];
 	const char *write_roots[4];
 	size_t n_read, n_write;
 	const char *input_view, *output_view, *temp_view;
@@ -317,9 +317,12 @@ static void arm_hook(struct cvb_pyhost *py)
 {
 	struct hook_state *h = &py->hook;
 	struct cvb_job *j = py->job;
+	/* /bin, /lib, /lib64 and /sbin are the merged-/usr links of the mount view */
 	static const char *const base_reads[] = {
-	    "/usr",	 "/etc/ld.so.cache", "/etc/localtime", "/dev/null",
-	    "/dev/zero", "/dev/urandom",     "/dev/random",    "/converter"};
+	    "/usr",	      "/bin",	     "/lib",
+	    "/lib64",	      "/sbin",	     "/etc/ld.so.cache",
+	    "/etc/localtime", "/dev/null",   "/dev/zero",
+	    "/dev/urandom",   "/dev/random", "/converter"};
 	h->n_read = 0;
 	for (size_t i = 0; i < sizeof(base_reads) / sizeof(base_reads[0]); i++)
 		h->read_roots[h->n_read++] = base_reads[i];
