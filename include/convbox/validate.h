@@ -103,13 +103,16 @@ struct cvb_validate_opts {
  * filename (may be NULL) only names the source in parser messages.
  *
  * Returns 0 on success, even with findings, or a negative errno on internal
- * failure (-EINVAL bad arguments or no interpreter, -ENOMEM, -EIO an
- * unexpected Python error), with a message in errbuf and *json_out NULL.
- * Leaves no Python exception set. Never prints: parser warnings become
- * "python-warning" findings.
+ * failure (-EINVAL bad arguments, no interpreter or no GIL, -ENOMEM, -EIO
+ * an unexpected Python error), with a message in errbuf and *json_out NULL.
+ * A Python exception pending on entry is still pending on return, and none
+ * is added. Never prints: parser warnings become "python-warning" findings.
  *
  * Uses no global state: the AST classes are looked up in the `_ast` module
- * at each call (a few dictionary lookups).
+ * at each call (a few dictionary lookups). Imports `_ast` and `warnings` on
+ * first use, and compiling raises the "compile" audit event: a runner that
+ * validates under its audit hook must preload those modules and let the
+ * event through.
  */
 int cvb_validate_source(const char *src, size_t len, const char *filename,
 			const struct cvb_validate_opts *opts, char **json_out, char *errbuf,

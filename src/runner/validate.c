@@ -2184,6 +2184,7 @@ int cvb_validate_source(const char *src, size_t len, const char *filename,
 			size_t errlen)
 {
 	struct vctx c = {.opts = opts, .len = len};
+	PyObject *type, *value, *tb;
 	int rc;
 
 	if (errbuf && errlen)
@@ -2193,11 +2194,15 @@ int cvb_validate_source(const char *src, size_t len, const char *filename,
 	*json_out = NULL;
 	if ((!src && len) || !opts)
 		return bad_call(errbuf, errlen, -EINVAL, "no source or no options");
-	if (!Py_IsInitialized())
-		return bad_call(errbuf, errlen, -EINVAL, "the interpreter is not initialised");
+	if (!Py_IsInitialized() || !PyGILState_Check())
+		return bad_call(errbuf, errlen, -EINVAL, "no initialised interpreter or no GIL");
+	PyErr_Fetch(&type, &value, &tb); /* the caller's pending exception, if any */
 	rc = validate(&c, src, filename, errbuf, errlen);
 	if (!rc && PyErr_Occurred())
 		rc = python_failure(errbuf, errlen, "exception left over from the walk");
+	release_python(&c);
+	PyErr_Clear();
+	PyErr_Restore(type, value, tb);
 	if (!rc && c.oom)
 		rc = -ENOMEM;
 	if (!rc)

@@ -386,6 +386,20 @@ static void test_bad_arguments(void **state)
 	free(json);
 }
 
+/* The caller's pending exception survives a validation, and none is added. */
+static void test_pending_exception_kept(void **state)
+{
+	char err[128], *json = NULL;
+
+	PyErr_SetString(PyExc_KeyError, "the caller's");
+	assert_int_equal(
+	    cvb_validate_source("x = (1,\n", 8, "e.py", &default_opts, &json, err, sizeof(err)), 0);
+	assert_true(PyErr_ExceptionMatches(PyExc_KeyError));
+	PyErr_Clear();
+	assert_int_equal(cvb_findings_count_errors(json), 1);
+	free(json);
+}
+
 static void test_limits(void **state)
 {
 	struct cvb_validate_opts small = default_opts;
@@ -1049,6 +1063,7 @@ int main(void)
 	    cmocka_unit_test(test_garbage_bytes),
 	    cmocka_unit_test(test_parse_limit),
 	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_pending_exception_kept),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_bypass_import_alias),
 	    cmocka_unit_test(test_bypass_os_execv),
