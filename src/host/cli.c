@@ -99,9 +99,11 @@ static int o_args_json(struct run_cli *c, const char *v)
 {
 	json_error_t e;
 	json_t *obj = json_loads(v, 0, &e);
+	if (!obj)
+		return set_err(c, "--args-json: not valid JSON (%s)", e.text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
-		return set_err(c, "--args-json: expected a JSON object (%s)", e.text);
+		return set_err(c, "--args-json: expected a JSON object such as {\"key\": 1}");
 	}
 	json_object_update(c->args, obj);
 	json_decref(obj);
@@ -269,9 +271,10 @@ static void run_help(void)
 			 run_opts[i].metavar ? run_opts[i].metavar : "");
 		printf("  %-24s %s\n", left, run_opts[i].help);
 	}
-	printf("\ncapabilities: ");
+	printf("\ncapabilities (--cap):\n");
 	for (int c = 0; c < CVB_CAP_COUNT; c++)
-		printf("%s%s", c ? ", " : "", cvb_cap_name(c));
+		printf("  %-14s %s%s\n", cvb_cap_name(c), cvb_cap_help(c),
+		       cvb_cap_unavailable(c) ? " (not available yet)" : "");
 	printf("\n\nexit status: 0 success, 1 converter failed or returned another status,\n"
 	       "2 usage or unreadable input/converter, 3 security, 4 timeout,\n"
 	       "5 cpu/memory/output limit, 6 crashed/protocol/sandbox error;\n"
@@ -435,14 +438,14 @@ static int validate_first(struct run_cli *c, struct cvb_sandbox *sb)
 	if (c->o.skip_validation)
 		return 0;
 	if (cvb_sandbox_validate(sb, &findings, &e) < 0) {
-		fprintf(stderr, "convbox: %s\n", e.msg);
+		fprintf(stderr, "convbox run: %s\n", e.msg);
 		print_failure_lines(c, "sandbox_error", e.msg, NULL);
 		return 6;
 	}
 	int errors = 0;
 	char *msg = validation_message(findings, c->o.converter_path, &errors);
 	if (errors > 0) {
-		fprintf(stderr, "convbox: %s\n", msg);
+		fprintf(stderr, "convbox run: %s\n", msg);
 		print_failure_lines(c, "security", msg, findings);
 	}
 	free(msg);
@@ -477,7 +480,7 @@ static int convert_all(struct run_cli *c, struct cvb_sandbox *sb)
 		struct cvb_error e = {""};
 		ids[i] = cvb_sandbox_submit(sb, c->inputs[i + 1], &e);
 		if (ids[i] < 0) {
-			fprintf(stderr, "convbox: %s\n", e.msg);
+			fprintf(stderr, "convbox run: %s\n", e.msg);
 			worst = worst > 2 ? worst : 2;
 			done++;
 		}
@@ -525,7 +528,9 @@ int cvb_cmd_run(int argc, char **argv)
 	unsigned char *src = cvb_read_file(c.o.converter_path, MAX_CONVERTER_BYTES, &len);
 	if (!src) {
 		fprintf(stderr, "convbox run: cannot read converter '%s': %s\n", c.o.converter_path,
-			strerror(errno));
+			errno == EINVAL	 ? "not a regular file"
+			: errno == EFBIG ? "larger than 8 MiB"
+					 : strerror(errno));
 		rc = 2;
 		goto out;
 	}

@@ -200,17 +200,61 @@ struct host_job *cvb_job_start_inline(struct cvb_sandbox *sb, struct runner_proc
 	return job_start(sb, j, CVB_JOB_VALIDATE, err);
 }
 
-static void add_log(struct host_job *j, const char *level, const char *msg, size_t len)
+/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0x80	     ? 1
+		     : (p[0] & 0xe0) == 0xc0 ? 2
+		     : (p[0] & 0xf0) == 0xe0 ? 3
+		     : (p[0] & 0xf8) == 0xf0 ? 4
+					     : 0;
+	if (len == 0 || len > n || (len == 2 && p[0] < 0xc2) || (len == 4 && p[0] > 0xf4))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((len == 3 && p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (len == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
+	    (len == 4 && p[0] == 0xf0 && p[1] < 0x90) || (len == 4 && p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, or beyond U+10FFFF */
+	return len;
+}
+
+/* A JSON string of bytes that may not be UTF-8: invalid bytes become U+FFFD. */
+static json_t *string_lossy(const char *msg, size_t len, const char *suffix)
+{
+	size_t cap = len * 3 + strlen(suffix) + 1, o = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return json_string("");
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq((const unsigned char *)msg + i, len - i);
+		if (n == 0 || (n == 1 && msg[i] == 0)) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(buf + o, msg + i, n);
+		o += n;
+		i += n;
+	}
+	memcpy(buf + o, suffix, strlen(suffix));
+	o += strlen(suffix);
+	json_t *s = json_stringn(buf, o);
+	free(buf);
+	return s ? s : json_string("");
+}
+
+static void add_log(struct host_job *j, const char *level, const char *msg, size_t len,
+		    bool truncated)
 {
 	if (j->log_lines >= CVB_LOG_MAX_LINES || j->log_bytes + len > CVB_LOG_MAX_BYTES) {
 		j->logs_dropped++;
 		return;
 	}
-	json_t *m = json_stringn_nocheck(msg, len);
-	if (!json_string_length(m) && len) { /* not UTF-8: keep it readable */
-		json_decref(m);
-		m = json_string("<log line is not valid UTF-8>");
-	}
+	json_t *m =
+	    string_lossy(msg, len, truncated ? " [convbox: line truncated at 8192 bytes]" : "");
 	json_array_append_new(j->logs, json_pack("{s:s, s:o}", "level", level, "message", m));
 	j->log_lines++;
 	j->log_bytes += len;
@@ -231,7 +275,8 @@ static void on_log_frame(struct cvb_sandbox *sb, struct host_job *j, const char 
 		snprintf(j->protocol, sizeof(j->protocol), "malformed LOG frame");
 	else if (level_granted(sb, level))
 		add_log(j, level, msg,
-			strlen(msg) > CVB_LOG_LINE_MAX ? CVB_LOG_LINE_MAX : strlen(msg));
+			strlen(msg) > CVB_LOG_LINE_MAX ? CVB_LOG_LINE_MAX : strlen(msg),
+			strlen(msg) > CVB_LOG_LINE_MAX);
 	json_decref(o);
 }
 
@@ -259,7 +304,9 @@ static void on_report_frame(struct cvb_sandbox *sb, struct host_job *j, uint8_t 
 			    uint32_t len)
 {
 	json_error_t e;
-	json_t *o = json_loadb((char *)payload, len, JSON_REJECT_DUPLICATES, &e);
+	/* checked for shape only and passed on as sent: big integers are fine */
+	json_t *o =
+	    json_loadb((char *)payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &e);
 	if (!json_is_object(o) && !json_is_array(o)) {
 		snprintf(j->protocol, sizeof(j->protocol), "REPORT frame is not a JSON object: %s",
 			 e.text);
@@ -387,7 +434,7 @@ static void flush_line(struct cvb_sandbox *sb, struct host_job *j, struct linebu
 	if (lb->len == 0 && !lb->truncated)
 		return;
 	if (level_granted(sb, level))
-		add_log(j, level, lb->buf, lb->len);
+		add_log(j, level, lb->buf, lb->len, lb->truncated);
 	lb->len = 0;
 	lb->truncated = false;
 }

@@ -154,10 +154,12 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 			 sb->opts.limits.cpu_s);
 	} else if (j->job_error) {
 		verdict_from_job_error(j, v);
-	} else if (exited_with(j, "signaled", &val)) {
+	} else if (exited_with(j, "signaled", &val) ||
+		   (val = (int)json_integer_value(json_object_get(j->exit_info, "fatal_signal")))) {
 		v->outcome = CVB_OUTCOME_CRASHED;
-		snprintf(v->message, sizeof(v->message), "the converter process was killed by %s",
-			 sigabbrev_np(val) ? sigabbrev_np(val) : "a signal");
+		snprintf(v->message, sizeof(v->message),
+			 "the converter process was killed by SIG%s",
+			 sigabbrev_np(val) ? sigabbrev_np(val) : "?");
 	} else if (j->result_raw || j->findings) {
 		v->outcome = CVB_OUTCOME_COMPLETED;
 	} else {
@@ -191,7 +193,7 @@ static const char *check_result(struct host_job *j, struct cvb_result *res, bool
 				size_t whylen)
 {
 	json_error_t e;
-	json_t *o = json_loads(j->result_raw, JSON_REJECT_DUPLICATES, &e);
+	json_t *o = json_loads(j->result_raw, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &e);
 	const char *k, *inner = NULL;
 	json_t *v;
 	if (!json_is_object(o)) {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,11 @@ char *cvb_sandbox_facts(const struct cvb_sandbox *sb)
 
 int64_t cvb_sandbox_submit(struct cvb_sandbox *sb, const char *input_path, struct cvb_error *err)
 {
+	struct stat st;
 	if (access(input_path, R_OK) < 0)
 		return cvb_error_errno(err, errno, "cannot read input '%s'", input_path);
+	if (stat(input_path, &st) < 0 || !S_ISREG(st.st_mode))
+		return cvb_error_set(err, "cannot read input '%s': not a regular file", input_path);
 	struct queued *nq = realloc(sb->queue, (sb->n_queue + 1) * sizeof(*nq));
 	if (!nq)
 		return cvb_error_set(err, "out of memory");

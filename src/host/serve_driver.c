@@ -10,11 +10,22 @@
  * service talks to it over a socketpair with the frame codec:
  *
  *   service -> driver   JOB     (job id = service token; payload = claimed path)
+ *                       READY   acknowledges results (job id = how many); sent after
+ *                               the JOBs the freed workers got
  *   driver -> service   READY   {"errors", "summary", "degraded"} after validation
  *                       FATAL   {"error"}: the sandbox could not be opened
  *                       REPORT  raw report text, one per report, before its RESULT
  *                       RESULT  {"outcome", "status", "post_action", "retry_after",
  *                                "message", "detail"}
+ *
+ * While the driver waits in cvb_sandbox_next it cannot take a new job, so
+ * after each result it waits for the service's acknowledgement (which comes
+ * after any job the freed worker was given) before it waits on the sandbox
+ * again: a finished conversion is replaced at once, and the converter keeps
+ * all its workers busy. (A job given to a driver whose other conversions
+ * are still running waits for the first of them to finish: the sandbox API
+ * has no way to wake its wait.) The acknowledgement is awaited at most
+ * ACK_WAIT_MS, so a busy service never stalls a driver for long.
  *
  * The service's end is non-blocking (it never waits for a driver); the
  * driver's end blocks. The driver dies with the service (PR_SET_PDEATHSIG)
@@ -37,6 +48,7 @@
 #include <unistd.h>
 
 #define SUMMARY_MAX 1000
+#define ACK_WAIT_MS 100
 
 struct cvb_driver {
 	pid_t pid;
@@ -190,39 +202,61 @@ static void submit_one(int sock, struct cvb_sandbox *sb, struct job_map *m, uint
 	send_result(sock, token, &r);
 }
 
-/* Take JOB frames: wait for one when `block`, else only those already sent. -1 at the end. */
-static int take_jobs(int sock, struct cvb_sandbox *sb, struct job_map *m, bool block)
+/* One frame from the service: a JOB to submit or an acknowledgement. -1 at the end. */
+static int take_frame(int sock, struct cvb_sandbox *sb, struct job_map *m, unsigned *owed)
 {
+	struct cvb_frame_header h;
+	uint8_t *payload = NULL;
+	int rc = cvb_frame_read(sock, 1u << 16, &h, &payload, NULL, NULL);
+	if (rc == CVB_FRAME_OK && h.type == CVB_FRAME_JOB)
+		submit_one(sock, sb, m, h.job_id, (const char *)payload);
+	else if (rc == CVB_FRAME_OK && h.type == CVB_FRAME_READY)
+		*owed = h.job_id >= *owed ? 0 : *owed - (unsigned)h.job_id;
+	else
+		rc = -1;
+	free(payload);
+	return rc == CVB_FRAME_OK ? 0 : -1;
+}
+
+/*
+ * Take what the service sent: wait up to wait_ms (-1: for ever) for the
+ * first frame, then whatever else is already there. 1 when something came,
+ * 0 when the wait ended empty, -1 at the end of the stream.
+ */
+static int take_frames(int sock, struct cvb_sandbox *sb, struct job_map *m, unsigned *owed,
+		       int wait_ms)
+{
+	int got = 0;
 	for (;;) {
 		struct pollfd p = {.fd = sock, .events = POLLIN};
-		int n = poll(&p, 1, block ? -1 : 0);
+		int n = poll(&p, 1, got ? 0 : wait_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n;
-		struct cvb_frame_header h;
-		uint8_t *payload = NULL;
-		if (cvb_frame_read(sock, 1u << 16, &h, &payload, NULL, NULL) != CVB_FRAME_OK ||
-		    h.type != CVB_FRAME_JOB) {
-			free(payload);
+			return got;
+		if (take_frame(sock, sb, m, owed) < 0)
 			return -1;
-		}
-		submit_one(sock, sb, m, h.job_id, (const char *)payload);
-		free(payload);
-		block = false;
+		got = 1;
 	}
 }
 
 static void driver_loop(int sock, struct cvb_sandbox *sb)
 {
 	struct job_map m = {0};
+	unsigned owed = 0; /* results the service has not acknowledged yet */
 	for (;;) {
-		if (take_jobs(sock, sb, &m, cvb_sandbox_pending(sb) == 0) < 0)
+		bool idle = cvb_sandbox_pending(sb) == 0;
+		int rc = take_frames(sock, sb, &m, &owed, idle ? -1 : (owed ? ACK_WAIT_MS : 0));
+		if (rc < 0)
 			break;
+		if (rc == 1 && owed > 0)
+			continue; /* jobs came, the acknowledgement may follow */
+		owed = 0;
 		struct cvb_result r;
 		if (cvb_sandbox_pending(sb) > 0 && cvb_sandbox_next(sb, &r) == 1) {
 			send_result(sock, map_take(&m, r.job_id), &r);
 			cvb_result_clear(&r);
+			owed++;
 		}
 	}
 	free(m.sb_id);
@@ -326,19 +360,32 @@ static int write_full(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int cvb_driver_submit(struct cvb_driver *d, uint64_t token, const char *path, struct cvb_error *err)
+static int send_frame(struct cvb_driver *d, uint16_t type, uint64_t id, const char *payload,
+		      struct cvb_error *err)
 {
-	size_t len = strlen(path);
+	size_t len = payload ? strlen(payload) : 0;
 	uint8_t *frame = malloc(CVB_FRAME_HEADER_SIZE + len);
 	if (!frame)
 		return cvb_error_set(err, "out of memory");
-	cvb_frame_encode_header(frame, CVB_FRAME_JOB, token, (uint32_t)len);
-	memcpy(frame + CVB_FRAME_HEADER_SIZE, path, len);
+	cvb_frame_encode_header(frame, type, id, (uint32_t)len);
+	if (len)
+		memcpy(frame + CVB_FRAME_HEADER_SIZE, payload, len);
 	int rc = write_full(d->fd, frame, CVB_FRAME_HEADER_SIZE + len);
 	free(frame);
 	if (rc < 0)
 		return cvb_error_errno(err, errno, "cannot reach the driver (pid %d)", (int)d->pid);
 	return 0;
+}
+
+int cvb_driver_submit(struct cvb_driver *d, uint64_t token, const char *path,
+		      struct cvb_error *err)
+{
+	return send_frame(d, CVB_FRAME_JOB, token, path, err);
+}
+
+int cvb_driver_ack(struct cvb_driver *d, unsigned results, struct cvb_error *err)
+{
+	return results ? send_frame(d, CVB_FRAME_READY, results, NULL, err) : 0;
 }
 
 static void drop_reports(struct cvb_driver *d)

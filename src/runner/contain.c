@@ -230,6 +230,39 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 #endif
 }
 
+/*
+ * The job is init of its pid namespace, where the kernel drops signals the
+ * process sends itself (raise, abort, os.kill(os.getpid())) when they have no
+ * handler. These handlers give such signals their normal meaning: the job
+ * ends, and the host reports it as crashed with the signal's name.
+ */
+static void on_fatal(int sig)
+{
+	if (sig_denials)
+		sig_denials->fatal_signal = sig;
+	_exit(128 + sig);
+}
+
+static int setup_fatal_signals(struct cvb_job *j)
+{
+	static const int fatal[] = {SIGHUP,    SIGINT,	SIGQUIT, SIGILL,  SIGTRAP,
+				    SIGABRT,   SIGBUS,	SIGFPE,	 SIGUSR1, SIGSEGV,
+				    SIGUSR2,   SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT,
+				    SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR};
+	static char altstack[64 * 1024]; /* a stack overflow still reaches the handler */
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal;
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	if (sigaltstack(&ss, NULL) < 0)
+		return fail(j, "runner", "sigaltstack");
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		if (sigaction(fatal[i], &sa, NULL) < 0)
+			return fail(j, "runner", "signal handlers");
+	return 0;
+}
+
 static int setup_signals(struct cvb_job *j)
 {
 	struct sigaction sa;
@@ -245,7 +278,8 @@ static int setup_signals(struct cvb_job *j)
 	sa.sa_flags = SA_SIGINFO;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return fail(j, "seccomp", "SIGSYS handler");
-	signal(SIGPIPE, SIG_DFL);
+	if (setup_fatal_signals(j) < 0)
+		return -1;
 	sigset_t none;
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, &none, NULL);

@@ -540,6 +540,19 @@ static const char *const preload[] = {"json",
 
 static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 {
+	/*
+	 * UTF-8 mode: file names, open() and the standard streams are UTF-8
+	 * whatever the (empty) environment's locale says.
+	 */
+	PyPreConfig pre;
+	PyPreConfig_InitIsolatedConfig(&pre);
+	pre.utf8_mode = 1;
+	PyStatus pst = Py_PreInitialize(&pre);
+	if (PyStatus_Exception(pst)) {
+		snprintf(err, errlen, "pre-initialising Python: %s",
+			 pst.err_msg ? pst.err_msg : "failed");
+		return -1;
+	}
 	PyConfig cfg;
 	PyConfig_InitIsolatedConfig(&cfg);
 	cfg.site_import = 0;

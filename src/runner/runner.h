@@ -63,6 +63,7 @@ const char *cvb_layer_name(enum cvb_layer l);
 struct cvb_denial_page {
 	volatile uint32_t count;
 	volatile uint32_t fsize_hit; /* SIGXFSZ arrived: RLIMIT_FSIZE was reached */
+	volatile int32_t fatal_signal; /* a signal that would have killed a normal process */
 	struct {
 		int32_t nr;
 		uint32_t arch;

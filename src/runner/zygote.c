@@ -386,7 +386,8 @@ static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *s
 	char denials[2048];
 	cvb_seccomp_denial_json(s->denials, denials, sizeof(denials));
 	json_t *den = json_loads(denials, 0, NULL);
-	json_t *o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "how",
+	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:o}", "fatal_signal",
+			      (int)s->denials->fatal_signal, "how",
 			      si->si_code == CLD_EXITED ? "exited" : "signaled", "value",
 			      si->si_status, "cpu_us",
 			      (json_int_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
