@@ -115,6 +115,13 @@ pid_t cvb_driver_pid(const struct cvb_driver *d);
 int cvb_driver_submit(struct cvb_driver *d, uint64_t token, const char *path,
 		      struct cvb_error *err);
 
+/*
+ * Acknowledge `results` results read from the driver, after giving it the
+ * jobs the freed workers take: the driver waits for this (briefly) before
+ * it waits on its sandbox again, so those jobs start at once.
+ */
+int cvb_driver_ack(struct cvb_driver *d, unsigned results, struct cvb_error *err);
+
 enum cvb_driver_msg_kind {
 	CVB_DRIVER_READY,  /* the sandbox is open and the converter validated */
 	CVB_DRIVER_FAILED, /* the sandbox could not be opened or validation could not run */

@@ -71,6 +71,7 @@ struct conv_rt {
 	struct stat st; /* of the converter file when it was read */
 	unsigned in_flight;
 	unsigned restarts;
+	unsigned acks; /* results read and not yet acknowledged to the driver */
 	double restart_at;
 	int folder;
 	bool reload;
@@ -733,6 +734,7 @@ static void on_result(struct serve *s, unsigned c, struct cvb_driver_msg *m)
 		s->cap_batch = cap;
 	}
 	struct finished *f = &s->batch[s->n_batch++];
+	s->rt[c].acks++;
 	memset(f, 0, sizeof(*f));
 	f->job = take_job(s, i);
 	f->m = *m;
@@ -958,6 +960,18 @@ static int poll_timeout_ms(const struct serve *s, double now)
 	return ms <= 0 ? 0 : (ms > 5000 ? 5000 : (int)ms + 1);
 }
 
+/* Tell each driver its results were read (after the jobs that replace them). */
+static void send_acks(struct serve *s)
+{
+	for (unsigned c = 0; c < s->cfg.n_conv; c++) {
+		struct cvb_error err = {""};
+		struct conv_rt *rt = &s->rt[c];
+		if (rt->drv && rt->acks && cvb_driver_ack(rt->drv, rt->acks, &err) < 0)
+			conv_lost(s, c, err.msg);
+		rt->acks = 0;
+	}
+}
+
 /* Wait for anything: signals, inotify, drivers, or the next timer. */
 static void wait_events(struct serve *s)
 {
@@ -986,6 +1000,8 @@ static void wait_events(struct serve *s)
 	for (size_t i = 2; i < k; i++)
 		if (pfd[i].revents)
 			read_driver(s, who[i]);
+	dispatch(s); /* the workers just freed, before the slower spooling */
+	send_acks(s);
 	finish_batch(s);
 }
 

@@ -377,8 +377,7 @@ static int send_frame(struct cvb_driver *d, uint16_t type, uint64_t id, const ch
 	return 0;
 }
 
-int cvb_driver_submit(struct cvb_driver *d, uint64_t token, const char *path,
-		      struct cvb_error *err)
+int cvb_driver_submit(struct cvb_driver *d, uint64_t token, const char *path, struct cvb_error *err)
 {
 	return send_frame(d, CVB_FRAME_JOB, token, path, err);
 }
