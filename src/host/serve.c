@@ -1022,6 +1022,14 @@ static void timers(struct serve *s)
 		begin_reload(s);
 }
 
+static void log_started(const struct serve *s, const char *event)
+{
+	char w[32], n[32];
+	ev(s, LOG_INFO, event, "config", s->cfg.path, "workers", num(w, s->cfg.workers),
+	   "converters", num(n, (double)s->cfg.n_conv), "reports_folder", s->cfg.reports_folder,
+	   NULL);
+}
+
 /* 0 to go on, 1 when the service should exit. */
 static int turn(struct serve *s)
 {
@@ -1031,20 +1039,15 @@ static int turn(struct serve *s)
 	bool drained = s->n_jobs == 0 || now_mono() >= s->stop_deadline;
 	if (s->stopping && drained)
 		return 1;
-	if (s->next_cfg && drained && finish_reload(s, &err) < 0) {
-		ev(s, LOG_ERROR, "reload_failed", "error", err.msg, NULL);
-		return -1;
+	if (s->next_cfg && drained) {
+		if (finish_reload(s, &err) < 0) {
+			ev(s, LOG_ERROR, "reload_failed", "error", err.msg, NULL);
+			return -1;
+		}
+		log_started(s, "reloaded");
 	}
 	dispatch(s);
 	return 0;
-}
-
-static void log_started(const struct serve *s)
-{
-	char w[32], n[32];
-	ev(s, LOG_INFO, "started", "config", s->cfg.path, "workers", num(w, s->cfg.workers),
-	   "converters", num(n, (double)s->cfg.n_conv), "reports_folder", s->cfg.reports_folder,
-	   NULL);
 }
 
 static int serve_run(struct serve *s)
@@ -1056,7 +1059,7 @@ static int serve_run(struct serve *s)
 		serve_teardown(s);
 		return 1;
 	}
-	log_started(s);
+	log_started(s, "started");
 	while ((rc = turn(s)) == 0)
 		;
 	char a[32], b[32], c[32], d[32];

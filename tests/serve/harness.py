@@ -19,8 +19,10 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 # A converter driven by its input: lines "key=value". kind selects the answer:
 # ok (one report), two (two reports), fail (Failed), raise (an exception),
-# suspend (Suspended, retry_after from the file), skip (Skipped), slow (sleeps
-# `sleep` seconds first, then ok), own_id (sets its own report id).
+# suspend (Suspended, retry_after from the file), skip (Skipped), own_id (sets
+# its own report id), bad_id (an id that is no UUID), own_station (sets
+# machineName), peek (reads a file it was not given). sleep=S and spin=S make
+# it take S seconds of wall or CPU time first; post=ACTION picks the post action.
 TEST_CONVERTER = r'''
 import hashlib
 import time
@@ -67,6 +69,12 @@ class TestConverter:
         }
         if kind == "own_id":
             report["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "test/" + fields.get("sn", "")))
+        if kind == "bad_id":
+            report["id"] = "../" + fields.get("sn", "")
+        if kind == "own_station":
+            report["machineName"] = "FROM-CONVERTER"
+        if kind == "peek":
+            report["peek"] = open("/etc/hostname").read()
         post = fields.get("post")
         result = {"status": "Success", "report": report, "metadata": {"kind": kind}}
         if kind == "two":
@@ -210,6 +218,8 @@ class Station:
     def spool(self):
         """{id: parsed report} of every .queued file; fails on a partial one."""
         out = {}
+        if not os.path.isdir(self.path("spool")):
+            return out
         for n in os.listdir(self.path("spool")):
             if not n.endswith(".queued"):
                 continue
