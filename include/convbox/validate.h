@@ -92,6 +92,13 @@ struct cvb_validate_opts {
 	size_t n_allowed;
 	/* Larger sources are one "too-large" finding, not parsed. 0 = default. */
 	size_t max_source_bytes;
+	/*
+	 * Names a granted capability needs and lifts (SHELL_EXECUTE lifts
+	 * "subprocess", "os.system" ...; see cvb_cap_lifted_names): what they
+	 * match is neither blocked nor a dangerous call. NULL/0: none.
+	 */
+	const char *const *lifted;
+	size_t n_lifted;
 };
 
 /*

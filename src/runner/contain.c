@@ -69,7 +69,8 @@ const char *cvb_layer_name(enum cvb_layer l)
 	return (unsigned)l < CVB_LAYER_COUNT ? layer_names[l] : "?";
 }
 
-static int fail(struct cvb_job *j, const char *layer, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct cvb_job *j, const char *layer,
+						      const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;

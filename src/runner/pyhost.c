@@ -440,11 +440,20 @@ static PyObject *m_arm(PyObject *self, PyObject *unused)
 static PyObject *m_validate(PyObject *self, PyObject *unused)
 {
 	struct cvb_job *j = current->job;
+	const char *lift[64];
+	size_t n_lift = 0;
+	for (int c = 0; c < CVB_CAP_COUNT; c++)
+		if (j->spec.caps & CVB_CAP_BIT(c))
+			for (const char *const *p = cvb_cap_lifted_names((enum cvb_cap)c);
+			     *p && n_lift < 64; p++)
+				lift[n_lift++] = *p;
 	struct cvb_validate_opts o = {
 	    .blocked_imports = (const char *const *)j->spec.blocked_imports.v,
 	    .n_blocked = j->spec.blocked_imports.n,
 	    .allowed_imports = (const char *const *)j->spec.allowed_imports.v,
 	    .n_allowed = j->spec.allowed_imports.n,
+	    .lifted = lift,
+	    .n_lifted = n_lift,
 	};
 	char *json = NULL, err[256] = "";
 	if (cvb_validate_source((const char *)current->runner->source, current->runner->source_len,

@@ -1379,11 +1379,22 @@ static const char *blocked_entry(const struct vctx *c, size_t i)
 	return c->opts->blocked_imports ? c->opts->blocked_imports[i] : NULL;
 }
 
+/* Whether a granted capability lifts this name (or table pattern). */
+static bool lifted(const struct vctx *c, const char *q)
+{
+	for (size_t i = 0; c->opts->lifted && i < c->opts->n_lifted; i++)
+		if (pattern_matches(c->opts->lifted[i], q))
+			return true;
+	return false;
+}
+
 /* The first rule a qualified name falls under: the blocked list, then the tables. */
 static bool classify(const struct vctx *c, const char *q, struct verdict *v)
 {
 	size_t i;
 
+	if (lifted(c, q))
+		return false;
 	for (i = 0; i < c->opts->n_blocked; i++) {
 		if (pattern_matches(blocked_entry(c, i), q)) {
 			*v = (struct verdict){R_BLOCKED_IMPORT, rules[R_BLOCKED_IMPORT].message, 0,
@@ -1415,14 +1426,14 @@ static bool classify_inside(const struct vctx *c, const char *mod, struct verdic
 	size_t i;
 
 	for (i = 0; i < c->opts->n_blocked; i++) {
-		if (inside(blocked_entry(c, i), mod)) {
+		if (inside(blocked_entry(c, i), mod) && !lifted(c, blocked_entry(c, i))) {
 			*v = (struct verdict){R_BLOCKED_IMPORT, rules[R_BLOCKED_IMPORT].message, 0,
 					      blocked_entry(c, i)};
 			return true;
 		}
 	}
 	for (i = 0; i < ARRAY_LEN(name_rows); i++) {
-		if (inside(name_rows[i].pattern, mod)) {
+		if (inside(name_rows[i].pattern, mod) && !lifted(c, name_rows[i].pattern)) {
 			*v = (struct verdict){name_rows[i].rule, name_rows[i].reason, 0,
 					      name_rows[i].pattern};
 			return true;

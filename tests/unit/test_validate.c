@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "convbox/findings.h"
+#include "convbox/policy.h"
 #include "convbox/validate.h"
 
 static const char *const default_blocked[] = CVB_VALIDATE_DEFAULT_BLOCKED;
@@ -607,7 +608,7 @@ static void test_python_warning_is_a_warning(void **state)
 static void test_blocked_list_is_taken_literally(void **state)
 {
 	static const char *const custom[] = {"requests", "os.exec*", "xml.dom"};
-	struct cvb_validate_opts none = {0}, mine = {custom, 3, NULL, 0, 0};
+	struct cvb_validate_opts none = {0}, mine = {custom, 3, NULL, 0, 0, NULL, 0};
 
 	/* No configurable block list: the fixed tables still apply. */
 	expect_rules_opts("import subprocess\nimport socket\n", &none,
@@ -619,6 +620,30 @@ static void test_blocked_list_is_taken_literally(void **state)
 	expect_rules_opts("import os\nos.execl('/bin/true', 'true')\n", &mine, "blocked-import");
 	expect_rules_opts("from xml.dom import minidom\n", &mine, "blocked-import");
 	expect_rules_opts("import xml.etree.ElementTree\n", &mine, "");
+}
+
+/* A granted capability lifts exactly what it needs, and nothing else. */
+static void test_capability_lifts(void **state)
+{
+	struct cvb_validate_opts shell = default_opts, net = default_opts;
+	shell.lifted = cvb_cap_lifted_names(CVB_CAP_SHELL_EXECUTE);
+	while (shell.lifted[shell.n_lifted])
+		shell.n_lifted++;
+	net.lifted = cvb_cap_lifted_names(CVB_CAP_NETWORK_FULL);
+	while (net.lifted[net.n_lifted])
+		net.n_lifted++;
+	const char *sub = "import subprocess\nsubprocess.run(['/bin/sh', '-c', 'true'])\n";
+	const char *sock = "import socket\nsocket.create_connection(('127.0.0.1', 1))\n";
+	expect_rules(sub, "blocked-import,blocked-import");
+	expect_rules_opts(sub, &shell, "");
+	expect_rules_opts("import os\nos.system('true')\nos.execv('/bin/true', ['true'])\n", &shell,
+			  "");
+	expect_rules_opts(sub, &net, "blocked-import,blocked-import");
+	expect_rules(sock, "blocked-import,blocked-import");
+	expect_rules_opts(sock, &net, "");
+	expect_rules_opts(sock, &shell, "blocked-import,blocked-import");
+	/* lifting never opens the rest of the tables */
+	expect_rules_opts("import ctypes\neval('1')\n", &shell, "blocked-import,dangerous-call");
 }
 
 static void test_allowlist(void **state)
@@ -1079,6 +1104,7 @@ int main(void)
 	    cmocka_unit_test(test_columns_count_code_points),
 	    cmocka_unit_test(test_python_warning_is_a_warning),
 	    cmocka_unit_test(test_blocked_list_is_taken_literally),
+	    cmocka_unit_test(test_capability_lifts),
 	    cmocka_unit_test(test_allowlist),
 	    cmocka_unit_test(test_count_errors),
 	    cmocka_unit_test(test_rule_catalogue),

@@ -1,6 +1,5 @@
 # escape: none; with SHELL_EXECUTE /bin/sh runs inside the same confinement
 # layer: capability, seccomp
-# xfail: the validator's dangerous-call rule still rejects `import subprocess` when the capability that needs it is granted (blocked_imports is lifted, dangerous-call is not)
 # caps: SHELL_EXECUTE
 # args: --max-procs 8
 # expect: completed status=Success report.out=hi report.rc=0

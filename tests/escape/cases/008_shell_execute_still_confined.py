@@ -1,6 +1,5 @@
 # escape: with SHELL_EXECUTE granted, use the shell to read the secret and write the canary
 # layer: capability, mount, landlock
-# xfail: the validator's dangerous-call rule still rejects `import subprocess` when the capability that needs it is granted (blocked_imports is lifted, dangerous-call is not)
 # caps: SHELL_EXECUTE
 # args: --max-procs 8
 # expect: completed status=Success report.cat_failed=true report.write_failed=true

@@ -1,6 +1,5 @@
 # escape: none; with NETWORK_FULL the converter reaches the harness's loopback TCP listener
 # layer: capability, netns
-# xfail: the validator's dangerous-call rule still rejects `import socket` when the capability that needs it is granted (blocked_imports is lifted, dangerous-call is not)
 # caps: NETWORK_FULL
 # network: tcp
 # expect: completed status=Success report.sent=true
