@@ -83,6 +83,7 @@ const char *cvb_serve_converter_key(size_t i, const char **help);
  * expected (`converters[2].priority: expected an integer 1..10`); JSON
  * syntax errors name file:line:column. The converter files are not read
  * here (a converter that cannot be read is disabled at start, not fatal).
+ * On failure *cfg holds nothing (clearing it again is harmless).
  */
 int cvb_serve_config_load(const char *path, struct cvb_serve_config *cfg, struct cvb_error *err);
 

@@ -525,6 +525,8 @@ int cvb_serve_config_parse(json_t *root, const char *base_dir, struct cvb_serve_
 	rc = parse_converters(json_object_get(root, "converters"), base_dir, &defaults, cfg, err);
 out:
 	cvb_run_opts_clear(&defaults);
+	if (rc < 0)
+		cvb_serve_config_clear(cfg);
 	return rc;
 }
 
@@ -540,8 +542,10 @@ int cvb_serve_config_load(const char *path, struct cvb_serve_config *cfg, struct
 		*(slash == abs ? slash + 1 : slash) = 0;
 	int rc = abs ? cvb_serve_config_parse(root, abs, cfg, err)
 		     : cvb_error_errno(err, errno, "cannot resolve '%s'", path);
-	if (rc == 0 && !(cfg->path = strdup(path)))
+	if (rc == 0 && !(cfg->path = strdup(path))) {
+		cvb_serve_config_clear(cfg);
 		rc = cvb_error_set(err, "out of memory");
+	}
 	if (rc < 0) {
 		char msg[sizeof(err->msg)];
 		memcpy(msg, err->msg, sizeof(msg));

@@ -277,7 +277,8 @@ static int look(struct folder *f, struct seen **out, size_t *n_out)
 			n++;
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), seen_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), seen_cmp);
 	*out = v;
 	*n_out = n;
 	return 0;
@@ -289,7 +290,8 @@ static bool compare_looks(struct folder *f, unsigned idx, struct seen *cur, size
 {
 	bool changing = false;
 	for (size_t i = 0; i < n; i++) {
-		struct seen *p = bsearch(&cur[i], f->prev, f->n_prev, sizeof(*p), seen_cmp);
+		struct seen *p =
+		    f->n_prev ? bsearch(&cur[i], f->prev, f->n_prev, sizeof(*p), seen_cmp) : NULL;
 		bool same = p && p->ino == cur[i].ino && p->size == cur[i].size &&
 			    p->mtime_ns == cur[i].mtime_ns;
 		if (!same)
