@@ -281,6 +281,7 @@ static int setup_signals(struct cvb_job *j)
 		return fail(j, "seccomp", "SIGSYS handler");
 	if (setup_fatal_signals(j) < 0)
 		return -1;
+	signal(SIGPIPE, SIG_IGN); /* as in any Python program: a broken pipe is an exception */
 	sigset_t none;
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, &none, NULL);
