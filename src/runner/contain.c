@@ -246,10 +246,9 @@ static void on_fatal(int sig)
 
 static int setup_fatal_signals(struct cvb_job *j)
 {
-	static const int fatal[] = {SIGHUP,    SIGINT,	SIGQUIT, SIGILL,  SIGTRAP,
-				    SIGABRT,   SIGBUS,	SIGFPE,	 SIGUSR1, SIGSEGV,
-				    SIGUSR2,   SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT,
-				    SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR};
+	static const int fatal[] = {SIGHUP,  SIGINT,	SIGQUIT,   SIGILL,  SIGTRAP, SIGABRT,
+				    SIGBUS,  SIGFPE,	SIGUSR1,   SIGSEGV, SIGUSR2, SIGALRM,
+				    SIGTERM, SIGSTKFLT, SIGVTALRM, SIGPROF, SIGPOLL, SIGPWR};
 	static char altstack[64 * 1024]; /* a stack overflow still reaches the handler */
 	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
 	struct sigaction sa;
