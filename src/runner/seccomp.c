@@ -24,6 +24,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+/* One allow rule comparing one argument (all four fields spelled out). */
+static int allow_if(scmp_filter_ctx ctx, int nr, unsigned arg, enum scmp_compare op, scmp_datum_t a,
+		    scmp_datum_t b)
+{
+	struct scmp_arg_cmp cmp = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+}
+
 static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
 {
 	static const unsigned long safe_ioctls[] = {TCGETS,  TIOCGWINSZ, FIONREAD,
@@ -32,23 +40,18 @@ static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
 	int rc = 0;
 	switch (arg_rule) {
 	case CVB_SC_ARG_CLONE_THREAD:
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		return allow_if(ctx, nr, 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	case CVB_SC_ARG_SOCKET_INET:
 		for (size_t i = 0; rc == 0 && i < sizeof(families) / sizeof(families[0]); i++)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+			rc = allow_if(ctx, nr, 0, SCMP_CMP_EQ, (scmp_datum_t)families[i], 0);
 		return rc;
 	case CVB_SC_ARG_IOCTL_SAFE:
 		for (size_t i = 0; rc == 0 && i < sizeof(safe_ioctls) / sizeof(safe_ioctls[0]); i++)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					      SCMP_A1(SCMP_CMP_EQ, safe_ioctls[i]));
+			rc = allow_if(ctx, nr, 1, SCMP_CMP_EQ, safe_ioctls[i], 0);
 		return rc;
 	case CVB_SC_ARG_NO_SIGSYS: /* any signal but SIGSYS; SIGSYS only to query */
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				      SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)SIGSYS));
-		return rc ? rc
-			  : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, 0));
+		rc = allow_if(ctx, nr, 0, SCMP_CMP_NE, (scmp_datum_t)SIGSYS, 0);
+		return rc ? rc : allow_if(ctx, nr, 1, SCMP_CMP_EQ, 0, 0);
 	}
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }

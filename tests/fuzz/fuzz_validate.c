@@ -53,7 +53,8 @@ static void warm_up(void)
 	    "x = (1,\n",
 	    "# coding: latin-1\nx = 1\n",
 	};
-	struct cvb_validate_opts opts = {blocked, sizeof(blocked) / sizeof(blocked[0]), NULL, 0, 0};
+	struct cvb_validate_opts opts = {.blocked_imports = blocked,
+					 .n_blocked = sizeof(blocked) / sizeof(blocked[0])};
 	size_t i;
 	int round;
 
@@ -167,7 +168,8 @@ static void check_no_leak(const uint8_t *data, size_t size, const struct cvb_val
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cvb_validate_opts opts = {blocked, sizeof(blocked) / sizeof(blocked[0]), NULL, 0, 0};
+	struct cvb_validate_opts opts = {.blocked_imports = blocked,
+					 .n_blocked = sizeof(blocked) / sizeof(blocked[0])};
 	char *json;
 
 	if (size && data[0] == 'A') { /* some inputs also run with an allowlist */
