@@ -572,31 +572,54 @@ static int post_action(struct serve *s, struct job *j, const char *chosen, char 
 	return rc;
 }
 
-/* Phase 1 for a successful conversion: every report into the spool (not yet synced). */
-static void spool_reports(struct serve *s, struct finished *f)
+/*
+ * Check and complete every report before any is written (a bad one sends
+ * the file to Error with nothing spooled): each raw text is replaced by the
+ * text to spool, its id into ids[i].
+ */
+static int prepare_reports(struct serve *s, struct finished *f, char (*ids)[CVB_UUID_LEN + 1],
+			   size_t *lens)
 {
 	const struct cvb_serve_config *cfg = &s->cfg;
 	const struct cvb_station st = {cfg->machine_name, cfg->location, cfg->purpose};
 	uint8_t content[32];
 	struct cvb_error err = {""};
-	if (f->m.n_reports > 0 && cvb_sha256_file(f->job.e.key, content, &err) < 0) {
+	if (cvb_sha256_file(f->job.e.key, content, &err) < 0) {
 		f->fate = F_RETRY;
 		snprintf(f->why, sizeof(f->why), "%s", err.msg);
-		return;
+		return -1;
 	}
-	for (size_t i = 0; i < f->m.n_reports && f->fate == F_POST; i++) {
-		char derived[CVB_UUID_LEN + 1], id[CVB_UUID_LEN + 1], *text = NULL;
-		size_t len = 0;
-		cvb_spool_derive_id(conv_name(s, f->job.conv), content, i, derived);
+	for (size_t i = 0; i < f->m.n_reports; i++) {
+		char derived[CVB_UUID_LEN + 1], *text = NULL;
 		const char *raw = f->m.reports[i];
-		if (cvb_spool_prepare_report(raw, strlen(raw), derived, &st, &text, &len, id,
-					     &err) < 0) {
+		cvb_spool_derive_id(conv_name(s, f->job.conv), content, i, derived);
+		if (cvb_spool_prepare_report(raw, strlen(raw), derived, &st, &text, &lens[i],
+					     ids[i], &err) < 0) {
 			f->fate = F_ERROR;
 			snprintf(f->why, sizeof(f->why), "report %zu: %s", i + 1, err.msg);
-			break;
+			return -1;
 		}
-		int rc = cvb_spool_put(s->spool, id, text, len, &err);
-		free(text);
+		free(f->m.reports[i]);
+		f->m.reports[i] = text;
+	}
+	return 0;
+}
+
+/* Phase 1 for a successful conversion: every report into the spool (not yet synced). */
+static void spool_reports(struct serve *s, struct finished *f)
+{
+	size_t n = f->m.n_reports;
+	char(*ids)[CVB_UUID_LEN + 1] = calloc(n ? n : 1, sizeof(*ids));
+	size_t *lens = calloc(n ? n : 1, sizeof(*lens));
+	struct cvb_error err = {""};
+	if (!ids || !lens) {
+		f->fate = F_RETRY;
+		snprintf(f->why, sizeof(f->why), "out of memory");
+	} else if (n > 0) {
+		prepare_reports(s, f, ids, lens); /* sets the fate when it fails */
+	}
+	for (size_t i = 0; f->fate == F_POST && i < n; i++) {
+		int rc = cvb_spool_put(s->spool, ids[i], f->m.reports[i], lens[i], &err);
 		if (rc < 0) {
 			f->fate = F_RETRY;
 			snprintf(f->why, sizeof(f->why), "%s", err.msg);
@@ -606,6 +629,8 @@ static void spool_reports(struct serve *s, struct finished *f)
 			f->duplicate++;
 		}
 	}
+	free(ids);
+	free(lens);
 }
 
 /* Decide a finished job's fate from its outcome and status. */

@@ -298,7 +298,7 @@ static int get_patterns(json_t *v, const char *path, struct cvb_strlist *out, st
 static int apply_key(json_t *v, const struct key *k, const char *path, const char *base, char *dst,
 		     struct cvb_error *err)
 {
-	double d;
+	double d = 0;
 	int post;
 	switch (k->kind) {
 	case K_INT:

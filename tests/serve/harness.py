@@ -19,6 +19,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 # A converter driven by its input: lines "key=value". kind selects the answer:
 # ok (one report), two (two reports), fail (Failed), raise (an exception),
+# two_bad (two reports, the second with a bad id),
 # suspend (Suspended, retry_after from the file), skip (Skipped), own_id (sets
 # its own report id), bad_id (an id that is no UUID), own_station (sets
 # machineName), peek (reads a file it was not given). sleep=S and spin=S make
@@ -77,9 +78,11 @@ class TestConverter:
             report["peek"] = open("/etc/hostname").read()
         post = fields.get("post")
         result = {"status": "Success", "report": report, "metadata": {"kind": kind}}
-        if kind == "two":
+        if kind in ("two", "two_bad"):
             second = dict(report)
             second["sn"] = report["sn"] + "-2"
+            if kind == "two_bad":
+                second["id"] = "not-a-uuid"
             result = {"status": "Success", "reports": [report, second]}
         if post:
             result["post_action"] = post

@@ -42,12 +42,16 @@ def test(st):
     st.drop("mv", "badid.txt", "sn=P-4\nkind=bad_id\n")
     st.drop("mv", "station.txt", "sn=P-5\nkind=own_station\n")
     st.drop("mv", "peek.txt", "sn=P-6\nkind=peek\n")
+    st.drop("mv", "halfbad.txt", "sn=P-7\nkind=two_bad\n")
     st.drop("del", "gone.txt", "sn=D-1\n")
     st.drop("zip", "packed.txt", "sn=Z-1\n")
     st.drop("keep", "kept.txt", "sn=K-1\n")
     st.drop("slow", "hang.txt", "sn=S-1\nsleep=5\n")
-    st.wait_for(lambda: len(st.files("mv/Done")) + len(st.files("mv/Error")) >= 6 and
-                st.files("zip/Done") and st.files("slow/Error") and
+    def errors(folder):
+        return [n for n in st.files(folder + "/Error") if n.endswith(".error.json")]
+
+    st.wait_for(lambda: len(st.files("mv/Done")) == 3 and len(errors("mv")) == 3 and
+                report(st, "P-2") and st.files("zip/Done") and errors("slow") and
                 report(st, "K-1") and report(st, "D-1"), 60, "every file handled")
     check(st.files("mv/Done") == ["plain.txt", "skipped.txt", "station.txt"],
           "mv/Done: %s" % st.files("mv/Done"))
@@ -66,6 +70,10 @@ def test(st):
     info = error_info(st, "mv", "badid.txt")
     check("is not a UUID" in info["error"] and info["status"] == "Success", str(info))
     check(not report(st, "P-4"), "a report with a bad id was spooled")
+    info = error_info(st, "mv", "halfbad.txt")
+    check("report 2:" in info["error"] and "is not a UUID" in info["error"], str(info))
+    check(not report(st, "P-7") and not report(st, "P-7-2"),
+          "a report of a file that went to Error was spooled")
     info = error_info(st, "mv", "peek.txt")
     check(info["outcome"] == "security" and info["denied"] and
           info["denied"][0]["target"] == "/etc/hostname", "denied access: %s" % info)
