@@ -62,7 +62,7 @@ const char *cvb_layer_name(enum cvb_layer l);
 #define CVB_DENIAL_SLOTS 32
 struct cvb_denial_page {
 	volatile uint32_t count;
-	volatile uint32_t fsize_hit; /* SIGXFSZ arrived: RLIMIT_FSIZE was reached */
+	volatile uint32_t fsize_hit;   /* SIGXFSZ arrived: RLIMIT_FSIZE was reached */
 	volatile int32_t fatal_signal; /* a signal that would have killed a normal process */
 	struct {
 		int32_t nr;
