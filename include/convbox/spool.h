@@ -114,12 +114,16 @@ int cvb_spool_sync(struct cvb_spool *sp, struct cvb_error *err);
 int cvb_spool_move_unique(const char *src, const char *dst_dir, char **final,
 			  struct cvb_error *err);
 
+/* The same under another name (and its unique variants) in dst_dir. */
+int cvb_spool_move_as(const char *src, const char *dst_dir, const char *name, char **final,
+		      struct cvb_error *err);
+
 /*
- * Put a file into a zip archive `<name>.zip` (stored, no compression; the
- * file's name, time and mode kept) in dst_dir under a unique name, then
- * remove the file. Files of 4 GiB and more are refused.
+ * Write a zip archive holding the file (stored, no compression; its name,
+ * time and mode kept) at zip_path: a temporary file in that folder, fsync,
+ * rename. The file itself is left alone. Files of 4 GiB and more are refused.
  */
-int cvb_spool_zip_unique(const char *src, const char *dst_dir, char **final, struct cvb_error *err);
+int cvb_spool_zip_file(const char *src, const char *zip_path, struct cvb_error *err);
 
 /*
  * The post action "keep": mark the file as converted (extended attribute

@@ -27,16 +27,25 @@
 
 #include "convbox/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CVB_PROCESSING_DIR ".convbox-processing"
+
+/*
+ * A zip post action is built beside its file in the claim folder under this
+ * prefix (`.convbox-zip-<name>.zip`); removing the file commits it, and a
+ * claim folder holding only the zip is a post action to finish.
+ */
+#define CVB_ZIP_PREFIX ".convbox-zip-"
 
 /* A complete file: in folder `folder` (index from cvb_watch_add), or a claimed path. */
 struct cvb_watch_file {
 	unsigned folder;
 	char *name;	  /* file name in the folder; for cvb_watch_recover, the claimed path */
 	int64_t mtime_ns; /* modification time, ns since the epoch */
+	bool zip;	  /* cvb_watch_recover: a finished zip (name is its path), not an input */
 };
 
 /* A growable list of files; the caller frees it with cvb_watch_list_clear. */
@@ -101,7 +110,9 @@ int cvb_watch_claim(const char *dir, const char *name, char **claimed, struct cv
 /*
  * Files left in `dir`'s processing area (a crash between claim and post
  * action): appended to `found` with the claimed path as name and folder set
- * to `folder`. Empty claim folders are removed.
+ * to `folder`. A zip beside its input is removed (its post action never
+ * happened); a zip alone is listed with zip set. Empty claim folders are
+ * removed.
  */
 int cvb_watch_recover(const char *dir, unsigned folder, struct cvb_watch_list *found,
 		      struct cvb_error *err);

@@ -548,6 +548,42 @@ static void to_error(struct serve *s, struct job *j, const char *outcome, const 
 }
 
 /* The post action; the converter's own choice wins over the config's. */
+/* Move a finished zip out of its claim folder into Done, as <name>.zip. */
+static void finish_zip(const struct serve *s, unsigned c, const char *zip, char **final)
+{
+	struct cvb_error err = {""};
+	const char *name = cvb_watch_name(zip) + strlen(CVB_ZIP_PREFIX);
+	if (cvb_spool_move_as(zip, s->cfg.conv[c].done_folder, name, final, &err) < 0) {
+		ev(s, LOG_ERROR, "zip_waiting", "converter", conv_name(s, c), "file", zip, "error",
+		   err.msg, "then", "moved at the next start", NULL);
+		return;
+	}
+	cvb_watch_release(zip);
+}
+
+/*
+ * zip: the archive is built in the claim folder; removing the input is the
+ * commit (a crash before it converts the file again, a crash after it finds
+ * only the zip and finishes the move), so the file is never in two places.
+ */
+static int zip_post(const struct serve *s, struct job *j, char **final, struct cvb_error *err)
+{
+	char *zip = NULL;
+	const char *name = cvb_watch_name(j->e.key);
+	if (asprintf(&zip, "%.*s/%s%s.zip", (int)(name - 1 - j->e.key), j->e.key, CVB_ZIP_PREFIX,
+		     name) < 0)
+		return cvb_error_set(err, "out of memory");
+	int rc = cvb_spool_zip_file(j->e.key, zip, err);
+	if (rc == 0 && unlink(j->e.key) < 0) {
+		rc = cvb_error_errno(err, errno, "cannot remove '%s'", j->e.key);
+		unlink(zip);
+	}
+	if (rc == 0)
+		finish_zip(s, j->conv, zip, final);
+	free(zip);
+	return rc;
+}
+
 static int post_action(struct serve *s, struct job *j, const char *chosen, char **final,
 		       struct cvb_error *err)
 {
@@ -558,7 +594,7 @@ static int post_action(struct serve *s, struct job *j, const char *chosen, char 
 	if (act == CVB_POST_DELETE && unlink(j->e.key) < 0 && errno != ENOENT)
 		rc = cvb_error_errno(err, errno, "cannot delete '%s'", j->e.key);
 	else if (act == CVB_POST_ZIP)
-		rc = cvb_spool_zip_unique(j->e.key, c->done_folder, final, err);
+		rc = zip_post(s, j, final, err);
 	else if (act == CVB_POST_KEEP &&
 		 cvb_spool_keep(j->e.key, c->watch_folder, final, err) < 0) {
 		ev(s, LOG_WARNING, "keep_unavailable", "converter", c->name, "error", err->msg,
@@ -826,6 +862,25 @@ static int setup_folders(struct serve *s, unsigned c, struct cvb_error *err)
 	return 0;
 }
 
+/* The converter of a zip left in a claim folder: by the name inside `.convbox-zip-<name>.zip`. */
+static int route_zip(const struct serve *s, int folder, const char *zip_name)
+{
+	char name[NAME_MAX + 1];
+	const char *inner = zip_name + strlen(CVB_ZIP_PREFIX);
+	snprintf(name, sizeof(name), "%.*s", (int)(strlen(inner) - 4), inner);
+	return route(s, folder, name);
+}
+
+static void finish_zip_recovered(const struct serve *s, unsigned c, const char *zip)
+{
+	char *final = NULL;
+	finish_zip(s, c, zip, &final);
+	if (final)
+		ev(s, LOG_INFO, "zip_finished", "converter", conv_name(s, c), "moved_to", final,
+		   NULL);
+	free(final);
+}
+
 /* Files a crash left in the processing areas go back into the queue. */
 static void recover(struct serve *s)
 {
@@ -841,8 +896,11 @@ static void recover(struct serve *s)
 			continue;
 		for (size_t i = 0; i < l.n; i++) {
 			const char *name = cvb_watch_name(l.v[i].name);
+			int to = l.v[i].zip ? route_zip(s, f, name) : route(s, f, name);
 			ev(s, LOG_INFO, "recovered", "file", l.v[i].name, NULL);
-			if (route(s, f, name) >= 0)
+			if (l.v[i].zip)
+				finish_zip_recovered(s, to < 0 ? c : (unsigned)to, l.v[i].name);
+			else if (to >= 0)
 				enqueue(s, &l.v[i], true);
 			else if (cvb_watch_unclaim(l.v[i].name, s->cfg.conv[c].watch_folder, &err) <
 				 0)

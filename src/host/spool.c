@@ -559,7 +559,8 @@ static int finish_from_temp(int dirfd, const char *tmp, const char *src, const c
 	return final_path(dir, chosen, final);
 }
 
-int cvb_spool_move_unique(const char *src, const char *dst_dir, char **final, struct cvb_error *err)
+int cvb_spool_move_as(const char *src, const char *dst_dir, const char *name, char **final,
+		      struct cvb_error *err)
 {
 	char chosen[NAME_MAX + 1], tmp[64];
 	int dfd = open_dir(dst_dir, err), rc = -1;
@@ -567,16 +568,21 @@ int cvb_spool_move_unique(const char *src, const char *dst_dir, char **final, st
 		*final = NULL;
 	if (dfd < 0)
 		return -1;
-	if (place_unique(AT_FDCWD, src, dfd, base_name(src), chosen) == 0)
+	if (place_unique(AT_FDCWD, src, dfd, name, chosen) == 0)
 		rc = final_path(dst_dir, chosen, final);
 	else if (errno != EXDEV)
 		cvb_error_errno(err, errno, "cannot move '%s' into '%s'", src, dst_dir);
 	else if (copy_to_temp(src, dfd, tmp) < 0)
 		cvb_error_errno(err, errno, "cannot copy '%s' into '%s'", src, dst_dir);
 	else
-		rc = finish_from_temp(dfd, tmp, src, dst_dir, base_name(src), final, err);
+		rc = finish_from_temp(dfd, tmp, src, dst_dir, name, final, err);
 	close(dfd);
 	return rc;
+}
+
+int cvb_spool_move_unique(const char *src, const char *dst_dir, char **final, struct cvb_error *err)
+{
+	return cvb_spool_move_as(src, dst_dir, base_name(src), final, err);
 }
 
 /* ---- zip (stored) ---- */
@@ -726,17 +732,22 @@ out_err:
 	return -1;
 }
 
-int cvb_spool_zip_unique(const char *src, const char *dst_dir, char **final, struct cvb_error *err)
+int cvb_spool_zip_file(const char *src, const char *zip_path, struct cvb_error *err)
 {
-	char tmp[64], name[NAME_MAX + 8];
-	int dfd = open_dir(dst_dir, err), rc = -1;
-	if (final)
-		*final = NULL;
+	char dir[PATH_MAX], tmp[64];
+	const char *slash = strrchr(zip_path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - zip_path) : 1,
+		 slash ? zip_path : ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
 	if (dfd < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%s.zip", base_name(src));
-	if (zip_to_temp(src, dfd, tmp, err) == 0)
-		rc = finish_from_temp(dfd, tmp, src, dst_dir, name, final, err);
+		return cvb_error_errno(err, errno, "cannot open '%s'", dir);
+	if (zip_to_temp(src, dfd, tmp, err) == 0) {
+		rc = renameat(dfd, tmp, AT_FDCWD, zip_path);
+		if (rc < 0) {
+			cvb_error_errno(err, errno, "cannot write '%s'", zip_path);
+			unlinkat(dfd, tmp, 0);
+		}
+	}
 	close(dfd);
 	return rc;
 }

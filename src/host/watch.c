@@ -56,15 +56,8 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-void cvb_watch_list_clear(struct cvb_watch_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int list_add(struct cvb_watch_list *l, unsigned folder, const char *name, int64_t mt)
+static int list_add_kind(struct cvb_watch_list *l, unsigned folder, const char *name, int64_t mt,
+			 bool zip)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -77,8 +70,22 @@ static int list_add(struct cvb_watch_list *l, unsigned folder, const char *name,
 	char *copy = strdup(name);
 	if (!copy)
 		return -1;
-	l->v[l->n++] = (struct cvb_watch_file){.folder = folder, .name = copy, .mtime_ns = mt};
+	l->v[l->n++] =
+	    (struct cvb_watch_file){.folder = folder, .name = copy, .mtime_ns = mt, .zip = zip};
 	return 0;
+}
+
+void cvb_watch_list_clear(struct cvb_watch_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int list_add(struct cvb_watch_list *l, unsigned folder, const char *name, int64_t mt)
+{
+	return list_add_kind(l, folder, name, mt, false);
 }
 
 int cvb_watch_open(double settle, double rescan, struct cvb_watch **out, struct cvb_error *err)
@@ -456,13 +463,31 @@ const char *cvb_watch_name(const char *claimed)
 	return s ? s + 1 : claimed;
 }
 
-/* The files in one claim folder (normally exactly one); removes it when empty. */
+/* Add a claimed path to the list. */
+static int add_claimed(struct cvb_watch_list *found, unsigned folder, const char *procpath,
+		       const char *cname, const char *name, int64_t mt, bool zip)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s/%s", procpath, cname, name) < 0)
+		return -1;
+	int rc = list_add_kind(found, folder, path, mt, zip);
+	free(path);
+	return rc;
+}
+
+/*
+ * The files in one claim folder: normally exactly one input; a zip beside
+ * it and temporary files are removed, a zip alone is listed. The folder is
+ * removed when empty.
+ */
 static int recover_claim(int procfd, const char *procpath, const char *cname, unsigned folder,
 			 struct cvb_watch_list *found)
 {
 	int cfd = openat(procfd, cname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = cfd >= 0 ? fdopendir(cfd) : NULL;
 	struct dirent *e;
+	char zip[NAME_MAX + 1] = "";
+	int64_t zip_mt = 0;
 	size_t files = 0;
 	if (!d) {
 		if (cfd >= 0)
@@ -471,17 +496,23 @@ static int recover_claim(int procfd, const char *procpath, const char *cname, un
 	}
 	while ((e = readdir(d))) {
 		struct stat st;
-		char *path = NULL;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
-		if (asprintf(&path, "%s/%s/%s", procpath, cname, e->d_name) < 0)
-			break;
-		if (list_add(found, folder, path, mtime_ns(&st)) == 0)
+		if (strncmp(e->d_name, CVB_ZIP_PREFIX, strlen(CVB_ZIP_PREFIX)) == 0) {
+			snprintf(zip, sizeof(zip), "%s", e->d_name);
+			zip_mt = mtime_ns(&st);
+		} else if (e->d_name[0] == '.') {
+			unlinkat(dirfd(d), e->d_name, 0); /* a temporary an interrupted zip left */
+		} else if (add_claimed(found, folder, procpath, cname, e->d_name, mtime_ns(&st),
+				       false) == 0) {
 			files++;
-		free(path);
+		}
 	}
+	if (zip[0] && files > 0)
+		unlinkat(dirfd(d), zip, 0);
+	else if (zip[0] && add_claimed(found, folder, procpath, cname, zip, zip_mt, true) == 0)
+		files++;
 	closedir(d);
 	if (files == 0)
 		unlinkat(procfd, cname, AT_REMOVEDIR);

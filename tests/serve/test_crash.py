@@ -5,7 +5,9 @@ two places, no report is duplicated, and no spool file is partial.
 Each conversion burns a little CPU so that kills land mid-conversion; the
 test counts the kills that found files in the processing area and requires
 most of them to have done so (otherwise it proved nothing). Some files fail,
-some converters set their own report id, some files give two reports.
+some converters set their own report id, some files give two reports; a third
+of the files go to a converter whose post action is zip (a commit in two
+steps, see src/host/serve.c).
 """
 
 import json
@@ -14,6 +16,7 @@ import random
 import signal
 import sys
 import time
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -29,23 +32,36 @@ def make_files():
     for i in range(N):
         kind = rnd.choice(["ok"] * 6 + ["two", "own_id", "fail"])
         body = "sn=CR-%04d\nkind=%s\nspin=0.004\ntoken=%d\n" % (i, kind, rnd.getrandbits(64))
-        out.append(("in", "crash_%04d.csv" % i, kind, body))
+        out.append(("inz" if i % 3 == 0 else "in", "crash_%04d.csv" % i, kind, body))
     return out
 
 
 def placed(st):
+    """File name -> the places it is in (a zip in Done counts as its file)."""
     out = {}
-    for sub in ("Done", "Error"):
-        for n in st.files(os.path.join("in", sub)):
-            if not n.endswith(".error.json"):
-                out.setdefault(n, []).append(sub)
+    for folder in ("in", "inz"):
+        for sub in ("Done", "Error"):
+            for n in st.files(os.path.join(folder, sub)):
+                if n.endswith(".error.json"):
+                    continue
+                name = n[:-4] if folder == "inz" and sub == "Done" else n
+                out.setdefault(name, []).append((folder, sub, n))
     return out
+
+
+def stored(st, where):
+    folder, sub, n = where
+    if n.endswith(".zip"):
+        z = zipfile.ZipFile(st.path(folder, sub, n))
+        return z.read(z.namelist()[0]).decode()
+    return open(st.path(folder, sub, n)).read()
 
 
 def test(st):
     st.write("conv.py", harness.converter_source())
-    st.config([harness.converter_entry("crash", "in", ["*.csv"], 3)], workers=2,
-              shutdown_grace_seconds=5)
+    st.config([harness.converter_entry("crash", "in", ["*.csv"], 3),
+               harness.converter_entry("crashzip", "inz", ["*.csv"], 3, post_action="zip")],
+              workers=2, shutdown_grace_seconds=5)
     files = make_files()
     for folder, name, kind, body in files[:N // 2]:
         st.drop(folder, name, body)
@@ -62,7 +78,7 @@ def test(st):
             st.drop(folder, name, body, via_rename=rnd.random() < 0.5)
         late = late[len(late) // KILLS + 1:]
         time.sleep(rnd.uniform(0.0, 0.25))
-        busy = bool(st.processing("in"))
+        busy = bool(st.processing("in") or st.processing("inz"))
         os.kill(st.proc.pid, signal.SIGKILL)
         st.proc.wait(30)
         st.log.close()
@@ -81,9 +97,12 @@ def test(st):
     for folder, name, kind, body in files:
         got = where.get(name, [])
         check(len(got) == 1, "%s is in %s" % (name, got))
-        check(got[0] == ("Error" if kind == "fail" else "Done"), "%s (%s) in %s" % (name, kind, got))
-        check(open(st.path("in", got[0], name)).read() == body, "%s altered" % name)
-    check(not st.files("in") and not st.processing("in"), "inputs left behind")
+        check(got[0][0] == folder and got[0][1] == ("Error" if kind == "fail" else "Done"),
+              "%s (%s) in %s" % (name, kind, got))
+        check(stored(st, got[0]) == body, "%s altered" % name)
+    for folder in ("in", "inz"):
+        check(not st.files(folder) and not st.processing(folder),
+              "inputs left behind in %s: %s" % (folder, st.files(folder) + st.processing(folder)))
     extra = [n for n in where if n not in {f[1] for f in files}]
     check(not extra, "unexpected files in Done/Error: %s" % extra[:5])
 

@@ -9,7 +9,8 @@ set(CVB_SERVE_TESTS
 	reload:180
 	check_config:120
 	priority:120
-	post_actions:180)
+	post_actions:180
+	recovery:120)
 set(CVB_SERVE_SERIAL crash slow_writer priority)
 
 foreach(entry ${CVB_SERVE_TESTS})

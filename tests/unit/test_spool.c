@@ -381,35 +381,37 @@ static void test_move_across_file_systems(void **state)
 
 static void test_zip(void **state)
 {
-	char *dir = make_tmpdir(tmp_base()), *done = path_in(dir, "Done"),
-	     *src = path_in(dir, "r.csv");
-	char *z1 = NULL, *z2 = NULL, *cmd = NULL;
+	char *dir = make_tmpdir(tmp_base()), *src = path_in(dir, "r.csv");
+	char *zip = path_in(dir, ".z.zip"), *done = path_in(dir, "Done"), *cmd = NULL;
+	char *final1 = NULL, *final2 = NULL;
 	struct cvb_error err = {""};
 	write_text(src, "serial,SN-1\nvalue,5.01\n");
-	assert_int_equal(cvb_spool_zip_unique(src, done, &z1, &err), 0);
-	assert_int_equal(access(src, F_OK), -1);
-	write_text(src, "second");
-	assert_int_equal(cvb_spool_zip_unique(src, done, &z2, &err), 0);
-	assert_string_not_equal(z1, z2);
-	assert_non_null(strstr(z1, "/Done/r.csv.zip"));
+	assert_int_equal(cvb_spool_zip_file(src, zip, &err), 0);
+	assert_int_equal(access(src, F_OK), 0); /* the file itself is left alone */
 	/* An independent reader: Python's zipfile, checking the name, the bytes and the CRC. */
-	char *expect = path_in(dir, "expect");
-	write_text(expect, "serial,SN-1\nvalue,5.01\n");
 	assert_true(asprintf(&cmd,
 			     PYTHON
 			     " -I -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); "
 			     "assert z.testzip() is None; assert z.namelist()==['r.csv']; "
 			     "assert z.read('r.csv')==open(sys.argv[2],'rb').read()\" '%s' '%s'",
-			     z1, expect) > 0);
+			     zip, src) > 0);
 	if (access(PYTHON, X_OK) == 0)
 		assert_int_equal(system(cmd), 0);
-	free(expect);
 	free(cmd);
+	/* Into Done under another name, twice: never overwritten. */
+	assert_int_equal(cvb_spool_move_as(zip, done, "r.csv.zip", &final1, &err), 0);
+	assert_int_equal(cvb_spool_zip_file(src, zip, &err), 0);
+	assert_int_equal(cvb_spool_move_as(zip, done, "r.csv.zip", &final2, &err), 0);
+	assert_non_null(strstr(final1, "/Done/r.csv.zip"));
+	assert_non_null(strstr(final2, "/Done/r.csv_"));
+	assert_string_equal(final2 + strlen(final2) - 4, ".zip");
 	assert_int_equal(count_entries(done), 2);
-	free(z1);
-	free(z2);
-	free(src);
+	assert_int_equal(count_entries(dir), 2); /* r.csv and Done: no temporaries */
+	free(final1);
+	free(final2);
 	free(done);
+	free(zip);
+	free(src);
 	rm_rf(dir);
 	free(dir);
 }
