@@ -46,6 +46,7 @@ enum cvb_frame_type {
 	CVB_FRAME_JOB_ERROR = 36, /* JSON {error, layer}: setup failed before the converter ran */
 	CVB_FRAME_FINDINGS = 37,  /* JSON array of validator findings */
 	CVB_FRAME_REPORT = 38,	  /* raw JSON text of one report, passed through unchanged */
+	CVB_FRAME_DONE = 39,	  /* JSON usage and denials: the job has finished */
 };
 
 struct cvb_frame_header {

@@ -79,6 +79,7 @@ static const char *const type_names[] = {
     [CVB_FRAME_JOB_ERROR] = "JOB_ERROR",
     [CVB_FRAME_FINDINGS] = "FINDINGS",
     [CVB_FRAME_REPORT] = "REPORT",
+    [CVB_FRAME_DONE] = "DONE",
 };
 
 const char *cvb_frame_type_name(uint16_t type)

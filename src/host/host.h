@@ -55,7 +55,8 @@ struct host_job {
 	size_t n_reports, report_bytes;
 	char *result_raw;
 	json_t *job_error;
-	json_t *exit_info;
+	json_t *exit_info; /* EXITED from the runner, or the job's own DONE */
+	bool done;	   /* DONE arrived: finish when the descriptors close */
 	json_t *outputs;
 	uint64_t output_bytes;
 	char *staging; /* trusted mode: host folder the converter writes to */

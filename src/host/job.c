@@ -355,6 +355,29 @@ static void on_error_frame(struct host_job *j, const char *payload)
 		json_decref(o);
 }
 
+/*
+ * The job's last word: its usage and seccomp denials (the same record the
+ * runner sends in EXITED; the job could only misreport itself). The host
+ * finishes the job once its descriptors close and ends the process itself.
+ */
+static void on_done_frame(struct host_job *j, const char *payload)
+{
+	json_t *o = json_loads(payload, 0, NULL);
+	if (!json_is_object(o) || !json_is_array(json_object_get(o, "seccomp_denials"))) {
+		snprintf(j->protocol, sizeof(j->protocol), "malformed DONE frame");
+		json_decref(o);
+		return;
+	}
+	if (!j->exit_info && !j->done) {
+		json_object_set_new(o, "how", json_string("exited"));
+		json_object_set_new(o, "value", json_integer(0));
+		j->exit_info = o;
+		j->done = true;
+		return;
+	}
+	json_decref(o);
+}
+
 static void dispatch_frame(struct cvb_sandbox *sb, struct host_job *j,
 			   const struct cvb_frame_header *h, uint8_t *payload)
 {
@@ -383,6 +406,9 @@ static void dispatch_frame(struct cvb_sandbox *sb, struct host_job *j,
 		return;
 	case CVB_FRAME_JOB_ERROR:
 		on_error_frame(j, (char *)payload);
+		break;
+	case CVB_FRAME_DONE:
+		on_done_frame(j, (char *)payload);
 		break;
 	case CVB_FRAME_OUTPUT:
 		if (cvb_host_output_store(sb, j, payload, h->len) < 0 && !j->protocol[0])
@@ -480,6 +506,7 @@ void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, ui
 	for (size_t i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (h->type == CVB_FRAME_EXITED && !j->exited) {
+		json_decref(j->exit_info); /* the runner's record wins over the job's own */
 		j->exit_info = json_loads((char *)payload, 0, NULL);
 		j->exited = true;
 		j->grace_until = cvb_now() + GRACE_S;
@@ -497,6 +524,9 @@ void cvb_job_kill(struct host_job *j)
 bool cvb_job_finished(const struct host_job *j)
 {
 	if (j->runner_died)
+		return true;
+	/* the pidfd must be here: a job finished early is ended by the host */
+	if (j->done && j->pidfd >= 0 && j->chan_fd < 0 && j->out_fd < 0 && j->err_fd < 0)
 		return true;
 	if (!j->exited)
 		return false;

@@ -336,6 +336,19 @@ static void poll_once(struct cvb_sandbox *sb)
 	check_deadlines(sb);
 }
 
+/* A finished job lets go of its runner. */
+static void retire_job(struct cvb_sandbox *sb, struct host_job *j)
+{
+	if (!j->exited) { /* finished by DONE: end the process, forget its EXITED */
+		cvb_job_kill(j);
+		if (j->runner->active > 0)
+			j->runner->active--;
+	}
+	if (sb->opts.cold)
+		cvb_runner_stop(j->runner);
+	j->runner = NULL;
+}
+
 static void retire_finished(struct cvb_sandbox *sb)
 {
 	for (size_t i = 0; i < sb->n_jobs;) {
@@ -344,10 +357,8 @@ static void retire_finished(struct cvb_sandbox *sb)
 			i++;
 			continue;
 		}
-		if (sb->opts.cold)
-			cvb_runner_stop(j->runner);
-		j->runner = NULL;
 		sb->jobs[i] = sb->jobs[--sb->n_jobs];
+		retire_job(sb, j);
 		push_done(sb, j);
 	}
 }
@@ -391,8 +402,7 @@ static int run_alone(struct cvb_sandbox *sb, struct host_job *j, char **findings
 	for (size_t i = 0; i < sb->n_jobs; i++)
 		if (sb->jobs[i] == j)
 			sb->jobs[i] = sb->jobs[--sb->n_jobs];
-	if (sb->opts.cold)
-		cvb_runner_stop(j->runner);
+	retire_job(sb, j);
 	struct cvb_result res;
 	cvb_job_finalize(sb, j, &res);
 	int rc = 0;

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Descriptor numbers inside a job child, after setup_fds. */
@@ -118,6 +119,9 @@ struct cvb_job {
 
 /* zygote.c */
 int cvb_runner_main(int ctl_fd);
+/* The JSON of EXITED (from the zygote) and DONE (from the job itself): usage and denials. */
+char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
+		      const struct cvb_denial_page *denials);
 
 /* contain.c: the containment sequence, one function per layer. */
 int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd);

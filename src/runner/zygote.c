@@ -380,24 +380,31 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 	return 0;
 }
 
+char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
+		      const struct cvb_denial_page *denials)
+{
+	char list[2048];
+	cvb_seccomp_denial_json(denials, list, sizeof(list));
+	json_t *den = json_loads(list, 0, NULL);
+	json_int_t cpu = (json_int_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
+			 ru->ru_utime.tv_usec + ru->ru_stime.tv_usec;
+	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:o}", "fatal_signal",
+			      (int)denials->fatal_signal, "how", how, "value", value, "cpu_us", cpu,
+			      "max_rss_kb", (json_int_t)ru->ru_maxrss, "pid", (json_int_t)pid,
+			      "seccomp_denials", den ? den : json_array());
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return t;
+}
+
 static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *si,
 			const struct rusage *ru)
 {
-	char denials[2048];
-	cvb_seccomp_denial_json(s->denials, denials, sizeof(denials));
-	json_t *den = json_loads(denials, 0, NULL);
-	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:o}", "fatal_signal",
-			      (int)s->denials->fatal_signal, "how",
-			      si->si_code == CLD_EXITED ? "exited" : "signaled", "value",
-			      si->si_status, "cpu_us",
-			      (json_int_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
-				  ru->ru_utime.tv_usec + ru->ru_stime.tv_usec,
-			      "max_rss_kb", (json_int_t)ru->ru_maxrss, "pid", (json_int_t)s->pid,
-			      "seccomp_denials", den ? den : json_array());
-	char *t = json_dumps(o, JSON_COMPACT);
-	cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
+	char *t = cvb_exit_report(si->si_code == CLD_EXITED ? "exited" : "signaled", si->si_status,
+				  ru, s->pid, s->denials);
+	if (t)
+		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
 	free(t);
-	json_decref(o);
 }
 
 /* A job's pidfd became readable: reap it and report. */
