@@ -264,10 +264,23 @@ def _flush():
             pass
 
 
+_prepared = False
+
+
+def _prepare():
+    """What every job sets up the same way: standard streams and logging."""
+    global _prepared
+    if not _prepared:
+        _setup_stdio()
+        _setup_logging()
+        _prepared = True
+
+
 def warm():
     """Runs in a spare child before its job is known: the copy-on-write faults
-    of what every job touches happen here, off the clock. No converter code,
-    no lasting state."""
+    of what every job touches happen here, off the clock. No converter code;
+    the streams and logging it prepares are the job's own."""
+    _prepare()
     json.loads(json.dumps({"a": [1, 2.5, "x", None], "b": {"c": True}}, separators=(",", ":")))
     io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", line_buffering=True)
     compile("import json\nclass A:\n    def f(self, p, a):\n        return {'s': 1}\n",
@@ -280,8 +293,7 @@ def warm():
 def run_job():
     job = json.loads(_convbox.job_json())
     views = _convbox.views()
-    _setup_stdio()
-    _setup_logging()
+    _prepare()
     _setup_env(job, views)
     try:
         module = _load_module(views)
