@@ -25,6 +25,8 @@ import threading
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+# the spec's SafeCSVConverter, verbatim (one copy, shared with the run tests)
+SAFE_CSV = HERE.parent / "tests" / "integration" / "run" / "converters" / "safe_csv.py"
 
 
 def make_inputs(folder, n):
@@ -47,7 +49,7 @@ def run_plain(files):
     for f in files:
         s = time.perf_counter()
         subprocess.run(["/usr/bin/python3.11", "-I", str(HERE / "plain_convert.py"),
-                        str(HERE / "safe_csv.py"), f], check=True, stdout=subprocess.DEVNULL)
+                        str(SAFE_CSV), f], check=True, stdout=subprocess.DEVNULL)
         lat.append(time.perf_counter() - s)
     return lat, time.perf_counter() - t0
 
@@ -80,7 +82,7 @@ class RunnerSampler(threading.Thread):
 
 
 def run_convbox(convbox, files, extra, jobs):
-    cmd = [convbox, "run", str(HERE / "safe_csv.py")] + files + ["--jobs", str(jobs)] + extra
+    cmd = [convbox, "run", str(SAFE_CSV)] + files + ["--jobs", str(jobs)] + extra
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     sampler = RunnerSampler(proc.pid)
