@@ -22,12 +22,13 @@
  * start), SIGHUP reloads the configuration the same way. A converter file
  * that changes on disk is read, validated and started again once its
  * running conversions are done.
+ *
+ * This file: the command, the loop, converters and their drivers, routing
+ * and dispatch, set-up and recovery. What becomes of a finished conversion
+ * is serve_results.c; the structures both share are host/serve_int.h.
  */
 #include "convbox/cli.h"
-#include "convbox/queue.h"
-#include "convbox/serve.h"
-#include "convbox/spool.h"
-#include "convbox/watch.h"
+#include "host/serve_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,80 +47,11 @@
 #include <unistd.h>
 
 #define MAX_CONVERTER_BYTES  (8u << 20)
-#define RETRY_LATER_SECONDS  30.0 /* a spool or folder failure on our side */
 #define STUCK_MARGIN_SECONDS 60.0
-
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR };
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
 
-enum conv_state {
-	CS_OFF,		 /* enabled: false in the config */
-	CS_DISABLED,	 /* cannot run until its file changes: unreadable, rejected, no sandbox */
-	CS_STARTING,	 /* driver started, waiting for READY */
-	CS_READY,	 /* takes files */
-	CS_DRAINING,	 /* its file changed: no new files until the running ones finish */
-	CS_RESTART_WAIT, /* its driver died: started again at restart_at */
-};
-
-struct conv_rt {
-	enum conv_state state;
-	struct cvb_driver *drv;
-	uint8_t *src;
-	size_t src_len;
-	uint8_t sha[32];
-	struct stat st; /* of the converter file when it was read */
-	unsigned in_flight;
-	unsigned restarts;
-	unsigned acks; /* results read and not yet acknowledged to the driver */
-	double restart_at;
-	int folder;
-	bool reload;
-};
-
-struct job {
-	uint64_t token;
-	unsigned conv;
-	struct cvb_queue_entry e; /* key: the claimed path */
-	double started;
-	time_t started_wall;
-};
-
-/* A finished job and what becomes of it. */
-enum fate { F_POST, F_ERROR, F_SUSPEND, F_RETRY, F_LOST };
-
-struct finished {
-	struct job job;
-	struct cvb_driver_msg m;
-	enum fate fate;
-	char why[1280]; /* room for a cvb_error message and a prefix */
-	size_t written, duplicate;
-};
-
-struct serve {
-	struct cvb_serve_config cfg;
-	struct conv_rt *rt;
-	struct cvb_watch *watch;
-	struct cvb_queue *queue;
-	struct cvb_spool *spool;
-	int lock_fd;
-	struct job *jobs;
-	size_t n_jobs, cap_jobs;
-	struct finished *batch;
-	size_t n_batch, cap_batch;
-	bool *lane_ok;	    /* per converter: may take a file now */
-	struct pollfd *pfd; /* signalfd, inotify, then one per driver */
-	unsigned *pfd_conv; /* which converter each driver entry is */
-	uint64_t next_token;
-	int sigfd;
-	enum log_level level;
-	bool stopping, reloading;
-	double stop_deadline, next_conv_check;
-	struct cvb_serve_config *next_cfg; /* SIGHUP: the configuration to switch to */
-	unsigned long n_converted, n_failed, n_suspended;
-};
-
-static double now_mono(void)
+double serve_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -148,8 +80,8 @@ static size_t put_value(char *b, size_t off, size_t len, const char *v)
 	return off + (size_t)snprintf(b + off, off < len ? len - off : 0, "\"");
 }
 
-/* ev(s, level, event, key, value, key, value, ..., NULL); NULL values are left out. */
-__attribute__((sentinel)) static void ev(const struct serve *s, enum log_level lv,
+/* serve_log(s, level, event, key, value, key, value, ..., NULL); NULL values are left out. */
+__attribute__((sentinel)) void serve_log(const struct serve *s, enum log_level lv,
 					 const char *event, ...)
 {
 	char b[16384], stamp[32];
@@ -178,13 +110,24 @@ __attribute__((sentinel)) static void ev(const struct serve *s, enum log_level l
 	}
 }
 
-static const char *num(char buf[32], double v)
+const char *serve_num(char buf[32], double v)
 {
 	snprintf(buf, 32, "%.15g", v);
 	return buf;
 }
 
-static const char *conv_name(const struct serve *s, unsigned c)
+enum log_level serve_level_parse(const char *name, bool *known)
+{
+	for (int k = 0; k < 4; k++)
+		if (strcasecmp(name, level_names[k]) == 0) {
+			if (known)
+				*known = true;
+			return (enum log_level)k;
+		}
+	return LOG_INFO;
+}
+
+const char *serve_conv_name(const struct serve *s, unsigned c)
 {
 	return s->cfg.conv[c].name;
 }
@@ -214,8 +157,8 @@ static int read_source(const char *path, struct conv_rt *rt, struct cvb_error *e
 static void conv_disable(struct serve *s, unsigned c, const char *why)
 {
 	struct conv_rt *rt = &s->rt[c];
-	ev(s, LOG_ERROR, "converter_disabled", "converter", conv_name(s, c), "path",
-	   s->cfg.conv[c].path, "error", why, NULL);
+	serve_log(s, LOG_ERROR, "converter_disabled", "converter", serve_conv_name(s, c), "path",
+		  s->cfg.conv[c].path, "error", why, NULL);
 	cvb_driver_stop(rt->drv, 1.0);
 	rt->drv = NULL;
 	rt->state = CS_DISABLED;
@@ -231,28 +174,26 @@ static void conv_start(struct serve *s, unsigned c)
 		return;
 	}
 	if (cvb_driver_start(&s->cfg.conv[c], rt->src, rt->src_len, &rt->drv, &err) < 0) {
-		ev(s, LOG_ERROR, "driver_failed", "converter", conv_name(s, c), "error", err.msg,
-		   NULL);
+		serve_log(s, LOG_ERROR, "driver_failed", "converter", serve_conv_name(s, c),
+			  "error", err.msg, NULL);
 		rt->state = CS_RESTART_WAIT;
-		rt->restart_at = now_mono() + 5;
+		rt->restart_at = serve_now() + 5;
 		return;
 	}
 	rt->state = CS_STARTING;
 }
 
-static void requeue(struct serve *s, struct cvb_queue_entry *e, double delay)
+void serve_requeue(struct serve *s, struct cvb_queue_entry *e, double delay)
 {
-	e->not_before = delay > 0 ? now_mono() + delay : 0;
+	e->not_before = delay > 0 ? serve_now() + delay : 0;
 	if (cvb_queue_push(s->queue, e) < 0)
-		ev(s, LOG_ERROR, "queue_full", "file", e->key, "error", "out of memory", NULL);
+		serve_log(s, LOG_ERROR, "queue_full", "file", e->key, "error", "out of memory",
+			  NULL);
 	cvb_queue_entry_clear(e);
 }
 
-static void to_error(struct serve *s, struct job *j, const char *outcome, const char *status,
-		     const char *message, json_t *detail);
-
 /* Remove job i from the running set (the caller owns what it returns). */
-static struct job take_job(struct serve *s, size_t i)
+struct job serve_take_job(struct serve *s, size_t i)
 {
 	struct job j = s->jobs[i];
 	s->jobs[i] = s->jobs[--s->n_jobs];
@@ -264,21 +205,22 @@ static struct job take_job(struct serve *s, size_t i)
 static void conv_lost(struct serve *s, unsigned c, const char *why)
 {
 	struct conv_rt *rt = &s->rt[c];
-	ev(s, LOG_ERROR, "driver_lost", "converter", conv_name(s, c), "error", why, NULL);
+	serve_log(s, LOG_ERROR, "driver_lost", "converter", serve_conv_name(s, c), "error", why,
+		  NULL);
 	cvb_driver_stop(rt->drv, 0);
 	rt->drv = NULL;
 	for (size_t i = s->n_jobs; i-- > 0;) {
 		if (s->jobs[i].conv != c)
 			continue;
-		struct job j = take_job(s, i);
+		struct job j = serve_take_job(s, i);
 		if (++j.e.attempts >= s->cfg.max_attempts)
-			to_error(s, &j, "sandbox_error", "", why, NULL);
+			serve_to_error(s, &j, "sandbox_error", "", why, NULL);
 		else
-			requeue(s, &j.e, 1.0);
+			serve_requeue(s, &j.e, 1.0);
 		cvb_queue_entry_clear(&j.e);
 	}
 	rt->state = CS_RESTART_WAIT;
-	rt->restart_at = now_mono() + (rt->restarts < 6 ? (double)(1u << rt->restarts) : 60.0);
+	rt->restart_at = serve_now() + (rt->restarts < 6 ? (double)(1u << rt->restarts) : 60.0);
 	rt->restarts++;
 }
 
@@ -308,8 +250,8 @@ static void check_converter_file(struct serve *s, unsigned c)
 	memcpy(rt->sha, fresh.sha, sizeof(rt->sha));
 	if (same && rt->state != CS_DISABLED)
 		return;
-	ev(s, LOG_INFO, "converter_changed", "converter", conv_name(s, c), "path",
-	   s->cfg.conv[c].path, NULL);
+	serve_log(s, LOG_INFO, "converter_changed", "converter", serve_conv_name(s, c), "path",
+		  s->cfg.conv[c].path, NULL);
 	rt->reload = true;
 	if (rt->state == CS_READY || rt->state == CS_STARTING)
 		rt->state = CS_DRAINING;
@@ -325,7 +267,8 @@ static void converter_timers(struct serve *s, double now)
 		if (!restart && !reload)
 			continue;
 		if (reload)
-			ev(s, LOG_INFO, "converter_reload", "converter", conv_name(s, c), NULL);
+			serve_log(s, LOG_INFO, "converter_reload", "converter",
+				  serve_conv_name(s, c), NULL);
 		cvb_driver_stop(rt->drv, 1.0);
 		rt->drv = NULL;
 		conv_start(s, c);
@@ -346,8 +289,9 @@ static void on_ready(struct serve *s, unsigned c, struct cvb_driver_msg *m)
 	if (rt->state == CS_STARTING)
 		rt->state = CS_READY;
 	rt->restarts = 0;
-	ev(s, LOG_INFO, "converter_ready", "converter", conv_name(s, c), "path",
-	   s->cfg.conv[c].path, "trusted", s->cfg.conv[c].opts.trusted ? "true" : "false", NULL);
+	serve_log(s, LOG_INFO, "converter_ready", "converter", serve_conv_name(s, c), "path",
+		  s->cfg.conv[c].path, "trusted", s->cfg.conv[c].opts.trusted ? "true" : "false",
+		  NULL);
 	cvb_watch_rescan_all(s->watch); /* files it could not take before */
 }
 
@@ -387,8 +331,8 @@ static void enqueue(struct serve *s, const struct cvb_watch_file *f, bool claime
 				    .arrival_ns = f->mtime_ns,
 				    .claimed = claimed};
 	if (cvb_queue_push(s->queue, &e) == 1)
-		ev(s, LOG_DEBUG, "queued", "converter", conv_name(s, (unsigned)c), "file", key,
-		   NULL);
+		serve_log(s, LOG_DEBUG, "queued", "converter", serve_conv_name(s, (unsigned)c),
+			  "file", key, NULL);
 	free(key);
 }
 
@@ -410,10 +354,11 @@ static bool claim(struct serve *s, struct cvb_queue_entry *e)
 	int rc = cvb_watch_claim(e->key, slash + 1, &claimed, &err);
 	*slash = '/';
 	if (rc != CVB_CLAIM_OK) {
-		ev(s, rc < 0 ? LOG_ERROR : LOG_DEBUG, "not_claimed", "converter",
-		   conv_name(s, e->lane), "file", e->key, "why",
-		   rc < 0 ? err.msg : (rc == CVB_CLAIM_BUSY ? "still open for writing" : "gone"),
-		   NULL);
+		serve_log(s, rc < 0 ? LOG_ERROR : LOG_DEBUG, "not_claimed", "converter",
+			  serve_conv_name(s, e->lane), "file", e->key, "why",
+			  rc < 0 ? err.msg
+				 : (rc == CVB_CLAIM_BUSY ? "still open for writing" : "gone"),
+			  NULL);
 		return false;
 	}
 	free(e->key);
@@ -445,10 +390,10 @@ static void start_job(struct serve *s, struct cvb_queue_entry *e)
 		cvb_queue_entry_clear(&j.e);
 		return;
 	}
-	j.started = now_mono();
+	j.started = serve_now();
 	j.started_wall = time(NULL);
 	if (add_job(s, &j) < 0) {
-		requeue(s, &j.e, 1.0);
+		serve_requeue(s, &j.e, 1.0);
 		return;
 	}
 	if (cvb_driver_submit(s->rt[j.conv].drv, j.token, j.e.key, &err) < 0)
@@ -464,342 +409,8 @@ static void dispatch(struct serve *s)
 		s->lane_ok[c] = s->rt[c].state == CS_READY;
 	struct cvb_queue_entry e;
 	while (s->n_jobs < s->cfg.workers &&
-	       cvb_queue_pop(s->queue, now_mono(), s->lane_ok, n, &e) == 1)
+	       cvb_queue_pop(s->queue, serve_now(), s->lane_ok, n, &e) == 1)
 		start_job(s, &e);
-}
-
-/* ---- results ---- */
-
-static void forward_logs(const struct serve *s, const struct job *j, json_t *detail)
-{
-	size_t i;
-	json_t *l;
-	json_array_foreach(json_object_get(detail, "logs"), i, l)
-	{
-		const char *lvl = json_string_value(json_object_get(l, "level")) ?: "INFO";
-		enum log_level lv = LOG_INFO;
-		for (int k = 0; k < 4; k++)
-			if (strcasecmp(lvl, level_names[k]) == 0)
-				lv = (enum log_level)k;
-		ev(s, lv, "converter_log", "converter", conv_name(s, j->conv), "file",
-		   cvb_watch_name(j->e.key), "message",
-		   json_string_value(json_object_get(l, "message")) ?: "", NULL);
-	}
-}
-
-static void iso_time(time_t t, char out[32])
-{
-	struct tm tm;
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-}
-
-/* <file>.error.json: what happened, for the person who looks into Error. */
-static char *error_json(const struct serve *s, const struct job *j, const char *outcome,
-			const char *status, const char *message, json_t *detail)
-{
-	char started[32], finished[32];
-	iso_time(j->started_wall, started);
-	iso_time(time(NULL), finished);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:o, s:o, s:I, s:I, s:s, s:s}",
-			      "file", cvb_watch_name(j->e.key), "converter", conv_name(s, j->conv),
-			      "converter_path", s->cfg.conv[j->conv].path, "outcome", outcome,
-			      "status", status, "error", message, "denied",
-			      json_incref(json_object_get(detail, "denied")) ?: json_array(),
-			      "logs", json_incref(json_object_get(detail, "logs")) ?: json_array(),
-			      "attempts", (json_int_t)j->e.attempts, "suspends",
-			      (json_int_t)j->e.suspends, "started", started, "finished", finished);
-	json_t *usage = json_object_get(detail, "usage"),
-	       *meta = json_object_get(detail, "metadata");
-	if (o && usage)
-		json_object_set(o, "usage", usage);
-	if (o && meta)
-		json_object_set(o, "metadata", meta);
-	char *t = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-	json_decref(o);
-	return t;
-}
-
-static void to_error(struct serve *s, struct job *j, const char *outcome, const char *status,
-		     const char *message, json_t *detail)
-{
-	char *final = NULL, *side = NULL,
-	     *text = error_json(s, j, outcome, status, message, detail);
-	struct cvb_error err = {""};
-	const struct cvb_serve_converter *c = &s->cfg.conv[j->conv];
-	if (cvb_spool_move_unique(j->e.key, c->error_folder, &final, &err) < 0) {
-		ev(s, LOG_ERROR, "error_folder_failed", "converter", c->name, "file", j->e.key,
-		   "error", err.msg, NULL);
-		requeue(s, &j->e, RETRY_LATER_SECONDS);
-		free(text);
-		return;
-	}
-	cvb_watch_release(j->e.key);
-	if (!text || asprintf(&side, "%s.error.json", final) < 0 ||
-	    cvb_spool_write_file(side, text, strlen(text), &err) < 0)
-		ev(s, LOG_ERROR, "error_json_failed", "converter", c->name, "file", final, "error",
-		   err.msg[0] ? err.msg : "out of memory", NULL);
-	ev(s, LOG_WARNING, "failed", "converter", c->name, "file", cvb_watch_name(j->e.key),
-	   "outcome", outcome, "status", *status ? status : NULL, "error", message, "moved_to",
-	   final, NULL);
-	s->n_failed++;
-	free(side);
-	free(final);
-	free(text);
-}
-
-/* The post action; the converter's own choice wins over the config's. */
-/* Move a finished zip out of its claim folder into Done, as <name>.zip. */
-static void finish_zip(const struct serve *s, unsigned c, const char *zip, char **final)
-{
-	struct cvb_error err = {""};
-	const char *name = cvb_watch_name(zip) + strlen(CVB_ZIP_PREFIX);
-	if (cvb_spool_move_as(zip, s->cfg.conv[c].done_folder, name, final, &err) < 0) {
-		ev(s, LOG_ERROR, "zip_waiting", "converter", conv_name(s, c), "file", zip, "error",
-		   err.msg, "then", "moved at the next start", NULL);
-		return;
-	}
-	cvb_watch_release(zip);
-}
-
-/*
- * zip: the archive is built in the claim folder; removing the input is the
- * commit (a crash before it converts the file again, a crash after it finds
- * only the zip and finishes the move), so the file is never in two places.
- */
-static int zip_post(const struct serve *s, struct job *j, char **final, struct cvb_error *err)
-{
-	char *zip = NULL;
-	const char *name = cvb_watch_name(j->e.key);
-	if (asprintf(&zip, "%.*s/%s%s.zip", (int)(name - 1 - j->e.key), j->e.key, CVB_ZIP_PREFIX,
-		     name) < 0)
-		return cvb_error_set(err, "out of memory");
-	int rc = cvb_spool_zip_file(j->e.key, zip, err);
-	if (rc == 0 && unlink(j->e.key) < 0) {
-		rc = cvb_error_errno(err, errno, "cannot remove '%s'", j->e.key);
-		unlink(zip);
-	}
-	if (rc == 0)
-		finish_zip(s, j->conv, zip, final);
-	free(zip);
-	return rc;
-}
-
-static int post_action(struct serve *s, struct job *j, const char *chosen, char **final,
-		       struct cvb_error *err)
-{
-	const struct cvb_serve_converter *c = &s->cfg.conv[j->conv];
-	int a = *chosen ? cvb_post_action_parse(chosen) : -1;
-	enum cvb_post_action act = a >= 0 ? (enum cvb_post_action)a : c->post_action;
-	int rc = 0;
-	if (act == CVB_POST_DELETE && unlink(j->e.key) < 0 && errno != ENOENT)
-		rc = cvb_error_errno(err, errno, "cannot delete '%s'", j->e.key);
-	else if (act == CVB_POST_ZIP)
-		rc = zip_post(s, j, final, err);
-	else if (act == CVB_POST_KEEP &&
-		 cvb_spool_keep(j->e.key, c->watch_folder, final, err) < 0) {
-		ev(s, LOG_WARNING, "keep_unavailable", "converter", c->name, "error", err->msg,
-		   "instead", "move", NULL);
-		act = CVB_POST_MOVE;
-	}
-	if (act == CVB_POST_MOVE)
-		rc = cvb_spool_move_unique(j->e.key, c->done_folder, final, err);
-	if (rc == 0)
-		cvb_watch_release(j->e.key);
-	return rc;
-}
-
-/*
- * Check and complete every report before any is written (a bad one sends
- * the file to Error with nothing spooled): each raw text is replaced by the
- * text to spool, its id into ids[i].
- */
-static int prepare_reports(struct serve *s, struct finished *f, char (*ids)[CVB_UUID_LEN + 1],
-			   size_t *lens)
-{
-	const struct cvb_serve_config *cfg = &s->cfg;
-	const struct cvb_station st = {cfg->machine_name, cfg->location, cfg->purpose};
-	uint8_t content[32];
-	struct cvb_error err = {""};
-	if (cvb_sha256_file(f->job.e.key, content, &err) < 0) {
-		f->fate = F_RETRY;
-		snprintf(f->why, sizeof(f->why), "%s", err.msg);
-		return -1;
-	}
-	for (size_t i = 0; i < f->m.n_reports; i++) {
-		char derived[CVB_UUID_LEN + 1], *text = NULL;
-		const char *raw = f->m.reports[i];
-		cvb_spool_derive_id(conv_name(s, f->job.conv), content, i, derived);
-		if (cvb_spool_prepare_report(raw, strlen(raw), derived, &st, &text, &lens[i],
-					     ids[i], &err) < 0) {
-			f->fate = F_ERROR;
-			snprintf(f->why, sizeof(f->why), "report %zu: %s", i + 1, err.msg);
-			return -1;
-		}
-		free(f->m.reports[i]);
-		f->m.reports[i] = text;
-	}
-	return 0;
-}
-
-/* Phase 1 for a successful conversion: every report into the spool (not yet synced). */
-static void spool_reports(struct serve *s, struct finished *f)
-{
-	size_t n = f->m.n_reports;
-	char(*ids)[CVB_UUID_LEN + 1] = calloc(n ? n : 1, sizeof(*ids));
-	size_t *lens = calloc(n ? n : 1, sizeof(*lens));
-	struct cvb_error err = {""};
-	if (!ids || !lens) {
-		f->fate = F_RETRY;
-		snprintf(f->why, sizeof(f->why), "out of memory");
-	} else if (n > 0) {
-		prepare_reports(s, f, ids, lens); /* sets the fate when it fails */
-	}
-	for (size_t i = 0; f->fate == F_POST && i < n; i++) {
-		int rc = cvb_spool_put(s->spool, ids[i], f->m.reports[i], lens[i], &err);
-		if (rc < 0) {
-			f->fate = F_RETRY;
-			snprintf(f->why, sizeof(f->why), "%s", err.msg);
-		} else if (rc == 1) {
-			f->written++;
-		} else {
-			f->duplicate++;
-		}
-	}
-	free(ids);
-	free(lens);
-}
-
-/* Decide a finished job's fate from its outcome and status. */
-static void classify(struct serve *s, struct finished *f)
-{
-	const struct cvb_driver_msg *m = &f->m;
-	const char *msg =
-	    m->message ? m->message : json_string_value(json_object_get(m->detail, "error"));
-	msg = msg ? msg : "";
-	f->fate = F_ERROR;
-	snprintf(f->why, sizeof(f->why), "%s", msg);
-	if (m->outcome == CVB_OUTCOME_SANDBOX_ERROR)
-		f->fate = F_LOST;
-	else if (m->outcome != CVB_OUTCOME_COMPLETED)
-		return;
-	else if (strcmp(m->status, "Success") == 0) {
-		f->fate = F_POST;
-		spool_reports(s, f);
-	} else if (strcmp(m->status, "Skipped") == 0)
-		f->fate = F_POST;
-	else if (strcmp(m->status, "Suspended") == 0)
-		f->fate = F_SUSPEND;
-	else if (!*msg)
-		snprintf(f->why, sizeof(f->why), "the converter returned %s", m->status);
-}
-
-static void log_done(const struct serve *s, const struct finished *f, const char *final)
-{
-	char ms[32], w[32], d[32];
-	const struct job *j = &f->job;
-	ev(s, LOG_INFO, strcmp(f->m.status, "Skipped") == 0 ? "skipped" : "converted", "converter",
-	   conv_name(s, j->conv), "file", cvb_watch_name(j->e.key), "reports",
-	   num(w, (double)f->written), "duplicate_reports",
-	   f->duplicate ? num(d, (double)f->duplicate) : NULL, "ms",
-	   num(ms, (double)(long)((now_mono() - j->started) * 1000)), "moved_to", final, NULL);
-}
-
-static void suspend(struct serve *s, struct finished *f)
-{
-	struct job *j = &f->job;
-	char sec[32], n[32];
-	double after = f->m.retry_after >= 0 ? f->m.retry_after : s->cfg.suspend_retry_seconds;
-	after = after > 86400 ? 86400 : after;
-	if (++j->e.suspends > s->cfg.max_suspend_retries) {
-		snprintf(f->why, sizeof(f->why),
-			 "suspended %u times (max_suspend_retries is %u)%s%s", j->e.suspends,
-			 s->cfg.max_suspend_retries, f->m.message ? ": " : "",
-			 f->m.message ? f->m.message : "");
-		to_error(s, j, "completed", "Suspended", f->why, f->m.detail);
-		return;
-	}
-	s->n_suspended++;
-	ev(s, LOG_INFO, "suspended", "converter", conv_name(s, j->conv), "file",
-	   cvb_watch_name(j->e.key), "retry_after", num(sec, after), "times", num(n, j->e.suspends),
-	   "reason", f->m.message, NULL);
-	requeue(s, &j->e, after);
-}
-
-/* Phase 3: act on the fate (the spool is durable by now). */
-static void apply_fate(struct serve *s, struct finished *f)
-{
-	struct job *j = &f->job;
-	char *final = NULL;
-	struct cvb_error err = {""};
-	forward_logs(s, j, f->m.detail);
-	if (f->fate == F_POST && post_action(s, j, f->m.post_action, &final, &err) < 0) {
-		f->fate = F_RETRY;
-		snprintf(f->why, sizeof(f->why), "post action: %s", err.msg);
-	}
-	if (f->fate == F_POST) {
-		log_done(s, f, final);
-		s->n_converted++;
-	} else if (f->fate == F_ERROR)
-		to_error(s, j, cvb_outcome_name(f->m.outcome), f->m.status, f->why, f->m.detail);
-	else if (f->fate == F_SUSPEND)
-		suspend(s, f);
-	else if (f->fate == F_LOST && ++j->e.attempts >= s->cfg.max_attempts)
-		to_error(s, j, cvb_outcome_name(f->m.outcome), "", f->why, f->m.detail);
-	else {
-		ev(s, LOG_WARNING, "retry", "converter", conv_name(s, j->conv), "file",
-		   cvb_watch_name(j->e.key), "error", f->why, NULL);
-		requeue(s, &j->e, f->fate == F_LOST ? 1.0 : RETRY_LATER_SECONDS);
-	}
-	free(final);
-	cvb_queue_entry_clear(&j->e);
-	cvb_driver_msg_clear(&f->m);
-}
-
-/* All results read in one turn: spool, one fsync of the spool folder, then post actions. */
-static void finish_batch(struct serve *s)
-{
-	struct cvb_error err = {""};
-	bool wrote = false;
-	for (size_t i = 0; i < s->n_batch; i++) {
-		classify(s, &s->batch[i]);
-		wrote |= s->batch[i].written > 0;
-	}
-	if (wrote && cvb_spool_sync(s->spool, &err) < 0)
-		for (size_t i = 0; i < s->n_batch; i++)
-			if (s->batch[i].fate == F_POST) {
-				s->batch[i].fate = F_RETRY;
-				snprintf(s->batch[i].why, sizeof(s->batch[i].why), "%s", err.msg);
-			}
-	for (size_t i = 0; i < s->n_batch; i++)
-		apply_fate(s, &s->batch[i]);
-	s->n_batch = 0;
-}
-
-static void on_result(struct serve *s, unsigned c, struct cvb_driver_msg *m)
-{
-	size_t i = 0;
-	while (i < s->n_jobs && !(s->jobs[i].token == m->token && s->jobs[i].conv == c))
-		i++;
-	if (i == s->n_jobs) {
-		cvb_driver_msg_clear(m); /* not ours (cannot happen) */
-		return;
-	}
-	if (s->n_batch == s->cap_batch) {
-		size_t cap = s->cap_batch ? s->cap_batch * 2 : 16;
-		struct finished *b = realloc(s->batch, cap * sizeof(*b));
-		if (!b) {
-			cvb_driver_msg_clear(m);
-			return; /* the job stays running; the stuck check requeues it */
-		}
-		s->batch = b;
-		s->cap_batch = cap;
-	}
-	struct finished *f = &s->batch[s->n_batch++];
-	s->rt[c].acks++;
-	memset(f, 0, sizeof(*f));
-	f->job = take_job(s, i);
-	f->m = *m;
-	memset(m, 0, sizeof(*m));
 }
 
 static void read_driver(struct serve *s, unsigned c)
@@ -813,7 +424,7 @@ static void read_driver(struct serve *s, unsigned c)
 			return;
 		}
 		if (m.kind == CVB_DRIVER_RESULT)
-			on_result(s, c, &m);
+			serve_on_result(s, c, &m);
 		else if (m.kind == CVB_DRIVER_READY)
 			on_ready(s, c, &m);
 		else
@@ -874,10 +485,10 @@ static int route_zip(const struct serve *s, int folder, const char *zip_name)
 static void finish_zip_recovered(const struct serve *s, unsigned c, const char *zip)
 {
 	char *final = NULL;
-	finish_zip(s, c, zip, &final);
+	serve_finish_zip(s, c, zip, &final);
 	if (final)
-		ev(s, LOG_INFO, "zip_finished", "converter", conv_name(s, c), "moved_to", final,
-		   NULL);
+		serve_log(s, LOG_INFO, "zip_finished", "converter", serve_conv_name(s, c),
+			  "moved_to", final, NULL);
 	free(final);
 }
 
@@ -897,15 +508,15 @@ static void recover(struct serve *s)
 		for (size_t i = 0; i < l.n; i++) {
 			const char *name = cvb_watch_name(l.v[i].name);
 			int to = l.v[i].zip ? route_zip(s, f, name) : route(s, f, name);
-			ev(s, LOG_INFO, "recovered", "file", l.v[i].name, NULL);
+			serve_log(s, LOG_INFO, "recovered", "file", l.v[i].name, NULL);
 			if (l.v[i].zip)
 				finish_zip_recovered(s, to < 0 ? c : (unsigned)to, l.v[i].name);
 			else if (to >= 0)
 				enqueue(s, &l.v[i], true);
 			else if (cvb_watch_unclaim(l.v[i].name, s->cfg.conv[c].watch_folder, &err) <
 				 0)
-				ev(s, LOG_ERROR, "unclaim_failed", "file", l.v[i].name, "error",
-				   err.msg, NULL);
+				serve_log(s, LOG_ERROR, "unclaim_failed", "file", l.v[i].name,
+					  "error", err.msg, NULL);
 		}
 		cvb_watch_list_clear(&l);
 	}
@@ -934,7 +545,7 @@ static int serve_setup(struct serve *s, struct cvb_error *err)
 		if (cfg->conv[c].enabled)
 			conv_start(s, c);
 	recover(s);
-	s->next_conv_check = now_mono() + cfg->rescan_seconds;
+	s->next_conv_check = serve_now() + cfg->rescan_seconds;
 	return 0;
 }
 
@@ -985,10 +596,10 @@ static void on_signal(struct serve *s)
 			s->stop_deadline = 0; /* a second request: stop now */
 			continue;
 		}
-		ev(s, LOG_INFO, "stopping", "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
-		   NULL);
+		serve_log(s, LOG_INFO, "stopping", "signal",
+			  si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", NULL);
 		s->stopping = true;
-		s->stop_deadline = now_mono() + s->cfg.shutdown_grace_seconds;
+		s->stop_deadline = serve_now() + s->cfg.shutdown_grace_seconds;
 	}
 }
 
@@ -999,18 +610,19 @@ static void begin_reload(struct serve *s)
 	struct cvb_serve_config *next = calloc(1, sizeof(*next));
 	s->reloading = false;
 	if (!next || cvb_serve_config_load(s->cfg.path, next, &err) < 0) {
-		ev(s, LOG_ERROR, "reload_failed", "config", s->cfg.path, "error",
-		   next ? err.msg : "out of memory", "keeping", "the running configuration", NULL);
+		serve_log(s, LOG_ERROR, "reload_failed", "config", s->cfg.path, "error",
+			  next ? err.msg : "out of memory", "keeping", "the running configuration",
+			  NULL);
 		free(next);
 		return;
 	}
-	ev(s, LOG_INFO, "reload", "config", s->cfg.path, NULL);
+	serve_log(s, LOG_INFO, "reload", "config", s->cfg.path, NULL);
 	if (s->next_cfg) {
 		cvb_serve_config_clear(s->next_cfg);
 		free(s->next_cfg);
 	}
 	s->next_cfg = next;
-	s->stop_deadline = now_mono() + s->cfg.shutdown_grace_seconds;
+	s->stop_deadline = serve_now() + s->cfg.shutdown_grace_seconds;
 }
 
 static int finish_reload(struct serve *s, struct cvb_error *err)
@@ -1069,7 +681,7 @@ static void wait_events(struct serve *s)
 			pfd[k++] =
 			    (struct pollfd){.fd = cvb_driver_fd(s->rt[c].drv), .events = POLLIN};
 		}
-	if (poll(pfd, k, poll_timeout_ms(s, now_mono())) <= 0)
+	if (poll(pfd, k, poll_timeout_ms(s, serve_now())) <= 0)
 		return;
 	if (pfd[0].revents)
 		on_signal(s);
@@ -1077,7 +689,7 @@ static void wait_events(struct serve *s)
 		struct cvb_watch_list l = {0};
 		struct cvb_error err = {""};
 		if (cvb_watch_read(s->watch, &l, &err) < 0)
-			ev(s, LOG_ERROR, "inotify", "error", err.msg, NULL);
+			serve_log(s, LOG_ERROR, "inotify", "error", err.msg, NULL);
 		enqueue_all(s, &l);
 	}
 	for (size_t i = 2; i < k; i++)
@@ -1085,12 +697,12 @@ static void wait_events(struct serve *s)
 			read_driver(s, who[i]);
 	dispatch(s); /* the workers just freed, before the slower spooling */
 	send_acks(s);
-	finish_batch(s);
+	serve_finish_batch(s);
 }
 
 static void timers(struct serve *s)
 {
-	double now = now_mono();
+	double now = serve_now();
 	struct cvb_watch_list l = {0};
 	cvb_watch_scan(s->watch, now, &l);
 	enqueue_all(s, &l);
@@ -1108,9 +720,9 @@ static void timers(struct serve *s)
 static void log_started(const struct serve *s, const char *event)
 {
 	char w[32], n[32];
-	ev(s, LOG_INFO, event, "config", s->cfg.path, "workers", num(w, s->cfg.workers),
-	   "converters", num(n, (double)s->cfg.n_conv), "reports_folder", s->cfg.reports_folder,
-	   NULL);
+	serve_log(s, LOG_INFO, event, "config", s->cfg.path, "workers",
+		  serve_num(w, s->cfg.workers), "converters", serve_num(n, (double)s->cfg.n_conv),
+		  "reports_folder", s->cfg.reports_folder, NULL);
 }
 
 /* 0 to go on, 1 when the service should exit. */
@@ -1119,12 +731,12 @@ static int turn(struct serve *s)
 	struct cvb_error err = {""};
 	wait_events(s);
 	timers(s);
-	bool drained = s->n_jobs == 0 || now_mono() >= s->stop_deadline;
+	bool drained = s->n_jobs == 0 || serve_now() >= s->stop_deadline;
 	if (s->stopping && drained)
 		return 1;
 	if (s->next_cfg && drained) {
 		if (finish_reload(s, &err) < 0) {
-			ev(s, LOG_ERROR, "reload_failed", "error", err.msg, NULL);
+			serve_log(s, LOG_ERROR, "reload_failed", "error", err.msg, NULL);
 			return -1;
 		}
 		log_started(s, "reloaded");
@@ -1138,7 +750,7 @@ static int serve_run(struct serve *s)
 	struct cvb_error err = {""};
 	int rc;
 	if (serve_setup(s, &err) < 0) {
-		ev(s, LOG_ERROR, "start_failed", "error", err.msg, NULL);
+		serve_log(s, LOG_ERROR, "start_failed", "error", err.msg, NULL);
 		serve_teardown(s);
 		return 1;
 	}
@@ -1146,9 +758,10 @@ static int serve_run(struct serve *s)
 	while ((rc = turn(s)) == 0)
 		;
 	char a[32], b[32], c[32], d[32];
-	ev(s, LOG_INFO, "stopped", "converted", num(a, (double)s->n_converted), "failed",
-	   num(b, (double)s->n_failed), "suspended", num(c, (double)s->n_suspended), "left_running",
-	   num(d, (double)s->n_jobs), NULL);
+	serve_log(s, LOG_INFO, "stopped", "converted", serve_num(a, (double)s->n_converted),
+		  "failed", serve_num(b, (double)s->n_failed), "suspended",
+		  serve_num(c, (double)s->n_suspended), "left_running",
+		  serve_num(d, (double)s->n_jobs), NULL);
 	serve_teardown(s);
 	return rc < 0 ? 1 : 0;
 }
@@ -1183,11 +796,10 @@ static int o_check(struct serve_cli *c, const char *v)
 
 static int o_level(struct serve_cli *c, const char *v)
 {
-	for (int k = 0; k < 4; k++)
-		if (strcasecmp(v, level_names[k]) == 0) {
-			c->level = (enum log_level)k;
-			return 0;
-		}
+	bool known = false;
+	c->level = serve_level_parse(v, &known);
+	if (known)
+		return 0;
 	snprintf(c->err, sizeof(c->err), "--log-level '%s': expected debug, info, warning or error",
 		 v);
 	return -1;
@@ -1304,12 +916,11 @@ static int open_signals(sigset_t *old)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int cvb_cmd_serve(int argc, char **argv)
+static int serve_command(int argc, char **argv, int sigfd)
 {
 	struct serve_cli cli = {.level = LOG_INFO};
-	struct serve s = {.level = LOG_INFO, .lock_fd = -1};
+	struct serve s = {.level = LOG_INFO, .lock_fd = -1, .sigfd = sigfd};
 	struct cvb_error err = {""};
-	sigset_t old;
 	if (parse_cli(&cli, argc, argv) < 0) {
 		fprintf(stderr, "convbox serve: %s\n", cli.err);
 		return 2;
@@ -1325,11 +936,21 @@ int cvb_cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	s.level = cli.level;
-	s.sigfd = open_signals(&old);
-	int rc = s.sigfd < 0 ? 1 : serve_run(&s);
-	if (s.sigfd >= 0)
-		close(s.sigfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	int rc = serve_run(&s);
 	cvb_serve_config_clear(&s.cfg);
+	return rc;
+}
+
+int cvb_cmd_serve(int argc, char **argv)
+{
+	sigset_t old;
+	int sigfd = open_signals(&old); /* first: a SIGTERM during start-up is a clean stop */
+	if (sigfd < 0) {
+		fprintf(stderr, "convbox serve: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	int rc = serve_command(argc, argv, sigfd);
+	close(sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

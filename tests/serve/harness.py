@@ -145,6 +145,7 @@ class Station:
         return self.path("station.json")
 
     def start(self, *extra):
+        self.log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.log = open(self.log_path, "a")
         self.log.write("=== start %d\n" % self.starts)
         self.log.flush()
@@ -158,8 +159,16 @@ class Station:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
+    def started(self):
+        """Whether this run of the service has set itself up (signals handled from then on)."""
+        self.log.flush()
+        with open(self.log_path) as f:
+            f.seek(self.log_start)
+            return " INFO started " in f.read()
+
     def stop(self, timeout=30):
-        """SIGTERM; the service must exit 0."""
+        """SIGTERM once the service is up; it must exit 0."""
+        self.wait_for(self.started, timeout, "the service to start")
         self.signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(timeout)

@@ -31,7 +31,7 @@ def make_files():
     out = []
     for i in range(N):
         kind = rnd.choice(["ok"] * 6 + ["two", "own_id", "fail"])
-        body = "sn=CR-%04d\nkind=%s\nspin=0.004\ntoken=%d\n" % (i, kind, rnd.getrandbits(64))
+        body = "sn=CR-%04d\nkind=%s\nspin=0.01\ntoken=%d\n" % (i, kind, rnd.getrandbits(64))
         out.append(("inz" if i % 3 == 0 else "in", "crash_%04d.csv" % i, kind, body))
     return out
 
@@ -68,16 +68,19 @@ def test(st):
     rnd = random.Random(7)
     mid_conversion = 0
     late = files[N // 2:]
+    dropped = N // 2
+    per_run = len(late) // KILLS + 1
     for k in range(KILLS):
-        st.start()
-        # Wait for the first conversion of this run, then kill at a random moment.
         before = len(placed(st))
-        st.wait_for(lambda: len(placed(st)) > before or len(placed(st)) >= N, 60,
-                    "progress after restart %d" % k)
-        for folder, name, kind, body in late[:len(late) // KILLS + 1]:
+        st.start()
+        for folder, name, kind, body in late[:per_run]:
             st.drop(folder, name, body, via_rename=rnd.random() < 0.5)
-        late = late[len(late) // KILLS + 1:]
-        time.sleep(rnd.uniform(0.0, 0.25))
+        dropped += len(late[:per_run])
+        late = late[per_run:]
+        # Wait for the first conversion of this run, then kill at a random moment.
+        st.wait_for(lambda: len(placed(st)) > before or len(placed(st)) >= dropped, 60,
+                    "progress after restart %d" % k)
+        time.sleep(rnd.uniform(0.0, 0.15))
         busy = bool(st.processing("in") or st.processing("inz"))
         os.kill(st.proc.pid, signal.SIGKILL)
         st.proc.wait(30)
