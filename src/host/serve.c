@@ -460,6 +460,25 @@ static int lock_spool(struct serve *s, struct cvb_error *err)
 	return 0;
 }
 
+/*
+ * Claimed files are reached by path: whoever may rename entries of a watch
+ * folder could swap the processing area for a symbolic link while a file is
+ * converted. The sticky bit (as on /tmp) leaves renaming our entries to us.
+ */
+static void warn_shared_folder(const struct serve *s, unsigned c)
+{
+	struct stat st;
+	const char *dir = s->cfg.conv[c].watch_folder;
+	if (stat(dir, &st) < 0 || (st.st_mode & S_ISVTX))
+		return;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_uid != geteuid())
+		serve_log(s, LOG_WARNING, "shared_watch_folder", "converter", serve_conv_name(s, c),
+			  "folder", dir, "advice",
+			  "others may write here: chmod +t so that only the service can rename "
+			  "its processing area",
+			  NULL);
+}
+
 static int setup_folders(struct serve *s, unsigned c, struct cvb_error *err)
 {
 	const struct cvb_serve_converter *cv = &s->cfg.conv[c];
@@ -470,6 +489,7 @@ static int setup_folders(struct serve *s, unsigned c, struct cvb_error *err)
 	cvb_spool_sweep_temps(cv->done_folder);
 	cvb_spool_sweep_temps(cv->error_folder);
 	s->rt[c].folder = f;
+	warn_shared_folder(s, c);
 	return 0;
 }
 
