@@ -687,6 +687,26 @@ static void send_acks(struct serve *s)
 	}
 }
 
+void serve_pump(struct serve *s)
+{
+	struct pollfd *pfd = s->pfd;
+	unsigned *who = s->pfd_conv;
+	size_t k = 0;
+	for (unsigned c = 0; c < s->cfg.n_conv; c++)
+		if (s->rt[c].drv) {
+			who[k] = c;
+			pfd[k++] =
+			    (struct pollfd){.fd = cvb_driver_fd(s->rt[c].drv), .events = POLLIN};
+		}
+	if (k == 0 || poll(pfd, k, 0) <= 0)
+		return;
+	for (size_t i = 0; i < k; i++)
+		if (pfd[i].revents)
+			read_driver(s, who[i]);
+	dispatch(s);
+	send_acks(s);
+}
+
 /* Wait for anything: signals, inotify, drivers, or the next timer. */
 static void wait_events(struct serve *s)
 {

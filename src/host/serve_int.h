@@ -114,6 +114,13 @@ void serve_requeue(struct serve *s, struct cvb_queue_entry *e, double delay);
 /* Remove running job i (its worker is free); the caller owns what it returns. */
 struct job serve_take_job(struct serve *s, size_t i);
 
+/*
+ * Without waiting: read the results the drivers have sent, give the freed
+ * workers their next files, acknowledge. Called between the slow (fsync)
+ * steps of a batch; new results join the next batch.
+ */
+void serve_pump(struct serve *s);
+
 /* serve_results.c */
 
 /* A result read from converter c's driver: its job leaves the running set for the batch. */

@@ -301,23 +301,43 @@ static void apply_fate(struct serve *s, struct finished *f)
 }
 
 /* All results read in one turn: spool, one fsync of the spool folder, then post actions. */
-void serve_finish_batch(struct serve *s)
+/*
+ * One batch. Its fsyncs block the loop, so before each slow step the loop
+ * is pumped: results that arrived meanwhile join the next batch and their
+ * workers get new files at once.
+ */
+static void finish(struct serve *s, struct finished *b, size_t n)
 {
 	struct cvb_error err = {""};
 	bool wrote = false;
-	for (size_t i = 0; i < s->n_batch; i++) {
-		classify(s, &s->batch[i]);
-		wrote |= s->batch[i].written > 0;
+	for (size_t i = 0; i < n; i++) {
+		serve_pump(s);
+		classify(s, &b[i]);
+		wrote |= b[i].written > 0;
 	}
+	serve_pump(s);
 	if (wrote && cvb_spool_sync(s->spool, &err) < 0)
-		for (size_t i = 0; i < s->n_batch; i++)
-			if (s->batch[i].fate == F_POST) {
-				s->batch[i].fate = F_RETRY;
-				snprintf(s->batch[i].why, sizeof(s->batch[i].why), "%s", err.msg);
+		for (size_t i = 0; i < n; i++)
+			if (b[i].fate == F_POST) {
+				b[i].fate = F_RETRY;
+				snprintf(b[i].why, sizeof(b[i].why), "%s", err.msg);
 			}
-	for (size_t i = 0; i < s->n_batch; i++)
-		apply_fate(s, &s->batch[i]);
-	s->n_batch = 0;
+	for (size_t i = 0; i < n; i++) {
+		serve_pump(s);
+		apply_fate(s, &b[i]);
+	}
+}
+
+void serve_finish_batch(struct serve *s)
+{
+	while (s->n_batch > 0) {
+		struct finished *b = s->batch;
+		size_t n = s->n_batch;
+		s->batch = NULL;
+		s->n_batch = s->cap_batch = 0;
+		finish(s, b, n);
+		free(b);
+	}
 }
 
 void serve_on_result(struct serve *s, unsigned c, struct cvb_driver_msg *m)
