@@ -5,10 +5,10 @@
  * The spool is a folder of `<id>.queued` files, one WATS report each, the
  * naming of the official WATS client (an uploader renames them to
  * `.transferring`, `.transferred` or `.error`). A report is written to a
- * temporary file, fsync'd, and linked to its final name without ever
- * replacing a file; cvb_spool_sync then makes the names durable. So a
- * `.queued` file is always complete, and a report id that is already in the
- * spool (under any of the four suffixes) is never written twice.
+ * temporary file, fsync'd, and given its final name in one step (a link
+ * that never replaces, or a rename over an older queued copy of the same
+ * id); cvb_spool_sync then makes the names durable. So a `.queued` file is
+ * always complete, and the spool holds one file per id.
  *
  * A report without an id gets one derived from the converter's name, the
  * SHA-256 of the input's bytes and the report's index in the result: the
@@ -96,9 +96,12 @@ bool cvb_spool_has(const struct cvb_spool *sp, const char *id);
 
 /*
  * Write a report as `<id>.queued`: temporary file, fsync, link under the
- * final name (never replacing). Returns 1 when written, 0 when the id is
- * already in the spool, -1 on failure. The name is durable only after
- * cvb_spool_sync.
+ * final name. The spool keeps one file per id, as WATS keeps one report
+ * per id: when the id is already there with the same bytes (the same file
+ * converted again after a crash) nothing is written and 0 is returned;
+ * with other bytes a queued copy is replaced (rename over it) and one
+ * already transferred is queued again, returning 2; a new id returns 1.
+ * -1 on failure. The name is durable only after cvb_spool_sync.
  */
 int cvb_spool_put(struct cvb_spool *sp, const char *id, const char *text, size_t len,
 		  struct cvb_error *err);

@@ -60,8 +60,8 @@ struct finished {
 	struct job job;
 	struct cvb_driver_msg m;
 	enum fate fate;
-	char why[1280]; /* room for a cvb_error message and a prefix */
-	size_t written, duplicate;
+	char why[1280];			     /* room for a cvb_error message and a prefix */
+	size_t written, replaced, unchanged; /* reports new to the spool, newer, the same */
 };
 
 struct serve {

@@ -204,8 +204,10 @@ static void spool_reports(struct serve *s, struct finished *f)
 			snprintf(f->why, sizeof(f->why), "%s", err.msg);
 		} else if (rc == 1) {
 			f->written++;
+		} else if (rc == 2) {
+			f->replaced++;
 		} else {
-			f->duplicate++;
+			f->unchanged++;
 		}
 	}
 	free(ids);
@@ -238,12 +240,13 @@ static void classify(struct serve *s, struct finished *f)
 
 static void log_done(const struct serve *s, const struct finished *f, const char *final)
 {
-	char ms[32], w[32], d[32];
+	char ms[32], w[32], r[32], u[32];
 	const struct job *j = &f->job;
 	serve_log(s, LOG_INFO, strcmp(f->m.status, "Skipped") == 0 ? "skipped" : "converted",
 		  "converter", serve_conv_name(s, j->conv), "file", cvb_watch_name(j->e.key),
-		  "reports", serve_num(w, (double)f->written), "duplicate_reports",
-		  f->duplicate ? serve_num(d, (double)f->duplicate) : NULL, "ms",
+		  "reports", serve_num(w, (double)f->written), "replaced_reports",
+		  f->replaced ? serve_num(r, (double)f->replaced) : NULL, "unchanged_reports",
+		  f->unchanged ? serve_num(u, (double)f->unchanged) : NULL, "ms",
 		  serve_num(ms, (double)(long)((serve_now() - j->started) * 1000)), "moved_to",
 		  final, NULL);
 }
@@ -313,7 +316,7 @@ static void finish(struct serve *s, struct finished *b, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		serve_pump(s);
 		classify(s, &b[i]);
-		wrote |= b[i].written > 0;
+		wrote |= b[i].written + b[i].replaced > 0;
 	}
 	serve_pump(s);
 	if (wrote && cvb_spool_sync(s->spool, &err) < 0)

@@ -373,16 +373,60 @@ const char *cvb_spool_path(const struct cvb_spool *sp)
 	return sp->path;
 }
 
+static const char *const spool_suffixes[] = {"queued", "transferring", "transferred", "error"};
+
+/* Under which suffix (index into spool_suffixes) an id is in the spool, or -1. */
+static int spooled_as(const struct cvb_spool *sp, const char *id, char name[128])
+{
+	for (int i = 0; i < (int)(sizeof(spool_suffixes) / sizeof(spool_suffixes[0])); i++) {
+		snprintf(name, 128, "%s.%s", id, spool_suffixes[i]);
+		if (faccessat(sp->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return i;
+	}
+	return -1;
+}
+
 bool cvb_spool_has(const struct cvb_spool *sp, const char *id)
 {
-	static const char *const suffixes[] = {"queued", "transferring", "transferred", "error"};
 	char name[128];
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(name, sizeof(name), "%s.%s", id, suffixes[i]);
-		if (faccessat(sp->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return true;
+	return spooled_as(sp, id, name) >= 0;
+}
+
+/* Whether the spooled file `name` holds exactly these bytes. */
+static bool same_bytes(int dirfd, const char *name, const char *text, size_t len)
+{
+	struct stat st;
+	char buf[65536];
+	size_t off = 0;
+	ssize_t n = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	bool same = fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size == len;
+	while (same && (n = read(fd, buf, sizeof(buf))) > 0) {
+		same = off + (size_t)n <= len && memcmp(buf, text + off, (size_t)n) == 0;
+		off += (size_t)n;
 	}
-	return false;
+	if (fd >= 0)
+		close(fd);
+	return same && n == 0 && off == len;
+}
+
+/* A newer report for a queued id: a named temporary, fsync, rename over the old one. */
+static int replace_queued(struct cvb_spool *sp, const char *name, const char *text, size_t len)
+{
+	char tmp[64];
+	int fd = open_temp(sp->dirfd, 0644, tmp);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
+	    renameat(sp->dirfd, tmp, sp->dirfd, name) < 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(sp->dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Write and fsync the text into an anonymous file (O_TMPFILE) or a named temporary. */
@@ -427,9 +471,14 @@ int cvb_spool_put(struct cvb_spool *sp, const char *id, const char *text, size_t
 	char name[128], tmp[64];
 	if (!cvb_spool_is_uuid(id))
 		return cvb_error_set(err, "report id '%.40s' is not a UUID", id);
-	if (cvb_spool_has(sp, id))
+	int have = spooled_as(sp, id, name);
+	if (have >= 0 && same_bytes(sp->dirfd, name, text, len))
 		return 0;
 	snprintf(name, sizeof(name), "%s.queued", id);
+	if (have == 0 && replace_queued(sp, name, text, len) < 0)
+		return cvb_error_errno(err, errno, "cannot replace '%s/%s'", sp->path, name);
+	if (have == 0)
+		return 2;
 	int fd = write_temp(sp, text, len, tmp);
 	if (fd < 0)
 		return cvb_error_errno(err, errno, "cannot write a report into '%s'", sp->path);
@@ -437,10 +486,10 @@ int cvb_spool_put(struct cvb_spool *sp, const char *id, const char *text, size_t
 	int e = errno;
 	close(fd);
 	if (rc < 0 && e == EEXIST)
-		return 0;
+		return 0; /* queued meanwhile by another writer: this one is not newer */
 	if (rc < 0)
 		return cvb_error_errno(err, e, "cannot name report '%s/%s'", sp->path, name);
-	return 1;
+	return have >= 0 ? 2 : 1;
 }
 
 int cvb_spool_sync(struct cvb_spool *sp, struct cvb_error *err)

@@ -43,6 +43,7 @@ def test(st):
     st.drop("mv", "station.txt", "sn=P-5\nkind=own_station\n")
     st.drop("mv", "peek.txt", "sn=P-6\nkind=peek\n")
     st.drop("mv", "halfbad.txt", "sn=P-7\nkind=two_bad\n")
+    st.drop("mv", "own1.txt", "sn=OWN-1\nkind=own_id\n")
     st.drop("del", "gone.txt", "sn=D-1\n")
     st.drop("zip", "packed.txt", "sn=Z-1\n")
     st.drop("keep", "kept.txt", "sn=K-1\n")
@@ -50,10 +51,10 @@ def test(st):
     def errors(folder):
         return [n for n in st.files(folder + "/Error") if n.endswith(".error.json")]
 
-    st.wait_for(lambda: len(st.files("mv/Done")) == 3 and len(errors("mv")) == 3 and
+    st.wait_for(lambda: len(st.files("mv/Done")) == 4 and len(errors("mv")) == 3 and
                 report(st, "P-2") and st.files("zip/Done") and errors("slow") and
                 report(st, "K-1") and report(st, "D-1"), 60, "every file handled")
-    check(st.files("mv/Done") == ["plain.txt", "skipped.txt", "station.txt"],
+    check(st.files("mv/Done") == ["own1.txt", "plain.txt", "skipped.txt", "station.txt"],
           "mv/Done: %s" % st.files("mv/Done"))
     check(not os.path.exists(st.path("mv/Done/override.txt")) and report(st, "P-2"),
           "the converter's post_action=delete was not followed")
@@ -62,6 +63,15 @@ def test(st):
     check(r["machineName"] == "TEST-STATION" and r["location"] == "LAB" and "purpose" not in r,
           "station fields: %s" % r)
     check(report(st, "P-5")["machineName"] == "FROM-CONVERTER", "the converter's machineName lost")
+    # A converter's own id again with a newer report: it replaces the queued one.
+    first = report(st, "OWN-1")
+    st.drop("mv", "own2.txt", "sn=OWN-1\nkind=own_id\nretest=1\n")
+    st.wait_for(lambda: "own2.txt" in st.files("mv/Done"), 30, "own2.txt")
+    again = report(st, "OWN-1")
+    check(again and again["id"] == first["id"] and again["lines"] == 3 and first["lines"] == 2,
+          "the newer report with the same id: %s (first %s)" % (again, first))
+    check(any(e.get("replaced_reports") == "1" for e in st.events("converted")),
+          "no replaced_reports in the log")
     text = open(st.path("spool", r["id"] + ".queued")).read()
     # Python writes 1.1; a re-serialisation through a C double would write 1.1000000000000001.
     check('"value":1.1}' in text or '"value":1.1,' in text,

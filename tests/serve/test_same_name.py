@@ -45,8 +45,8 @@ def test(st):
     check(len(set(st.files("in/Done"))) == 5, "names in Done are not distinct")
     sns = sorted(r["sn"] for r in st.spool().values())
     check(sns == ["SAME-1", "SAME-2", "SAME-3", "SAME-4"], "reports: %s" % sns)
-    dup = [e for e in st.events("converted") if e.get("duplicate_reports") == "1"]
-    check(len(dup) == 1, "the repeated file was not reported as a duplicate report")
+    dup = [e for e in st.events("converted") if e.get("unchanged_reports") == "1"]
+    check(len(dup) == 1, "the repeated file's report was not found unchanged in the spool")
 
 
 if __name__ == "__main__":

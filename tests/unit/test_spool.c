@@ -273,18 +273,31 @@ static void test_spool_put(void **state)
 	char *q = path_in(spool, "11111111-2222-8333-8444-555555555555.queued"), *t = read_text(q);
 	assert_string_equal(t, "{\"a\":1}");
 	free(t);
-	/* The same id again: nothing is replaced. */
-	assert_int_equal(cvb_spool_put(sp, id, "{\"a\":2}", 7, &err), 0);
+	/* The same id with the same bytes (converted again after a crash): nothing written. */
+	struct stat before, after;
+	assert_int_equal(stat(q, &before), 0);
+	assert_int_equal(cvb_spool_put(sp, id, "{\"a\":1}", 7, &err), 0);
+	assert_int_equal(stat(q, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	/* Other bytes: the newer report replaces the queued one (one file per id). */
+	assert_int_equal(cvb_spool_put(sp, id, "{\"a\":22}", 8, &err), 2);
 	t = read_text(q);
-	assert_string_equal(t, "{\"a\":1}");
+	assert_string_equal(t, "{\"a\":22}");
 	free(t);
-	/* An id the uploader already took is not spooled again either. */
+	/* An id the uploader already took: the same bytes stay taken, new ones queue again. */
 	const char *id2 = "11111111-2222-8333-8444-666666666666";
 	char *tr = path_in(spool, "11111111-2222-8333-8444-666666666666.transferred");
-	write_text(tr, "x");
-	assert_int_equal(cvb_spool_put(sp, id2, "{}", 2, &err), 0);
+	char *q2 = path_in(spool, "11111111-2222-8333-8444-666666666666.queued");
+	write_text(tr, "{\"b\":1}");
+	assert_int_equal(cvb_spool_put(sp, id2, "{\"b\":1}", 7, &err), 0);
+	assert_int_equal(access(q2, F_OK), -1);
+	assert_int_equal(cvb_spool_put(sp, id2, "{\"b\":2}", 7, &err), 2);
+	t = read_text(q2);
+	assert_string_equal(t, "{\"b\":2}");
+	free(t);
+	free(q2);
 	assert_int_equal(cvb_spool_put(sp, "../x", "{}", 2, &err), -1);
-	assert_int_equal(count_entries(spool), 2); /* no temporaries left behind */
+	assert_int_equal(count_entries(spool), 3); /* no temporaries left behind */
 	cvb_spool_close(sp);
 	free(tr);
 	free(q);
