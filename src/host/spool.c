@@ -465,12 +465,33 @@ static int link_final(struct cvb_spool *sp, int fd, const char *tmp, const char 
 	return linkat(AT_FDCWD, proc, sp->dirfd, name, AT_SYMLINK_FOLLOW);
 }
 
+/*
+ * The folder open is still the one at the spool's path: a reports folder
+ * removed or renamed while the service runs is created again, rather than
+ * reports going into a folder nobody sees.
+ */
+static int ensure_dir(struct cvb_spool *sp, struct cvb_error *err)
+{
+	struct stat open_st, path_st;
+	if (fstat(sp->dirfd, &open_st) == 0 && stat(sp->path, &path_st) == 0 &&
+	    open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino)
+		return 0;
+	int fd = open_dir(sp->path, err);
+	if (fd < 0)
+		return -1;
+	close(sp->dirfd);
+	sp->dirfd = fd;
+	return 0;
+}
+
 int cvb_spool_put(struct cvb_spool *sp, const char *id, const char *text, size_t len,
 		  struct cvb_error *err)
 {
 	char name[128], tmp[64];
 	if (!cvb_spool_is_uuid(id))
 		return cvb_error_set(err, "report id '%.40s' is not a UUID", id);
+	if (ensure_dir(sp, err) < 0)
+		return -1;
 	int have = spooled_as(sp, id, name);
 	if (have >= 0 && same_bytes(sp->dirfd, name, text, len))
 		return 0;

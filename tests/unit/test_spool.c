@@ -298,6 +298,13 @@ static void test_spool_put(void **state)
 	free(q2);
 	assert_int_equal(cvb_spool_put(sp, "../x", "{}", 2, &err), -1);
 	assert_int_equal(count_entries(spool), 3); /* no temporaries left behind */
+	/* The reports folder removed while the spool is open: made again, not written blind. */
+	rm_rf(spool);
+	assert_int_equal(cvb_spool_put(sp, id, "{\"a\":3}", 7, &err), 1);
+	t = read_text(q);
+	assert_non_null(t);
+	assert_string_equal(t, "{\"a\":3}");
+	free(t);
 	cvb_spool_close(sp);
 	free(tr);
 	free(q);
