@@ -162,6 +162,7 @@ static void conv_disable(struct serve *s, unsigned c, const char *why)
 	cvb_driver_stop(rt->drv, 1.0);
 	rt->drv = NULL;
 	rt->state = CS_DISABLED;
+	s->lane_ok[c] = false; /* a dispatch under way takes no more of its files */
 }
 
 static void conv_start(struct serve *s, unsigned c)
@@ -209,6 +210,7 @@ static void conv_lost(struct serve *s, unsigned c, const char *why)
 		  NULL);
 	cvb_driver_stop(rt->drv, 0);
 	rt->drv = NULL;
+	s->lane_ok[c] = false; /* a dispatch under way takes no more of its files */
 	for (size_t i = s->n_jobs; i-- > 0;) {
 		if (s->jobs[i].conv != c)
 			continue;
@@ -386,6 +388,10 @@ static void start_job(struct serve *s, struct cvb_queue_entry *e)
 {
 	struct job j = {.token = ++s->next_token, .conv = e->lane, .e = *e};
 	struct cvb_error err = {""};
+	if (s->rt[j.conv].state != CS_READY || !s->rt[j.conv].drv) {
+		serve_requeue(s, &j.e, 0); /* its driver went away during this dispatch */
+		return;
+	}
 	if (!claim(s, &j.e)) {
 		cvb_queue_entry_clear(&j.e);
 		return;

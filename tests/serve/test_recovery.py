@@ -3,10 +3,12 @@ converted; a zip built beside its input (the crash came before the commit) is
 thrown away and the input converted again; a zip alone (the crash came after)
 is moved into Done without converting anything; empty claims and stale
 temporary files are removed; a claimed file no converter takes goes back to
-its watch folder. And a SIGTERM with no grace leaves the running file claimed,
-for the next start to convert."""
+its watch folder. A SIGTERM with no grace leaves the running file claimed, for
+the next start to convert; a converter's driver killed mid-conversion is
+restarted and the file converted once."""
 
 import os
+import signal
 import sys
 import time
 import zipfile
@@ -14,6 +16,20 @@ import zipfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import check  # noqa: E402
+
+
+def children(pid):
+    """Processes whose parent is pid (the service's drivers)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % entry).read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
 
 
 def claim(st, cid, name, body):
@@ -63,8 +79,20 @@ def test(st):
           "slow.txt is not waiting in the processing area: %s" % st.processing("in"))
     st.start()
     st.wait_for(lambda: "slow.txt.zip" in st.files("in/Done"), 60, "slow.txt after restart")
+
+    # The converter's driver (a child of the service) killed mid-conversion: the file is
+    # queued again, the driver restarted, the file converted once.
+    st.drop("in", "victim.txt", "sn=REC-VICTIM\nsleep=1\n")
+    st.wait_for(lambda: st.processing("in"), 30, "victim.txt being converted")
+    drivers = children(st.proc.pid)
+    check(len(drivers) == 1, "expected one driver process, found %s" % drivers)
+    os.kill(drivers[0], signal.SIGKILL)
+    st.wait_for(lambda: "victim.txt.zip" in st.files("in/Done"), 60, "victim.txt after the loss")
+    check(st.events("driver_lost"), "no driver_lost event")
+    check([r["sn"] for r in st.spool().values()].count("REC-VICTIM") == 1, "victim report")
     st.stop()
     check(len(st.events("recovered")) == 5, "recoveries logged: %d" % len(st.events("recovered")))
+    check(not st.processing("in"), "claims left: %s" % st.processing("in"))
 
 
 if __name__ == "__main__":
