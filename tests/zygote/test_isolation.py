@@ -5,10 +5,12 @@ through --cold, and as given by --convbox."""
 import argparse
 import json
 import os
+import signal
 import pathlib
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -64,6 +66,51 @@ class Isolation(unittest.TestCase):
 
     def test_cold_jobs_share_nothing(self):
         self.check("--cold")
+
+
+def runner_children(parent):
+    """convbox-runner processes whose parent is `parent` (the zygote of that convbox)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = pathlib.Path("/proc/%s/stat" % pid).read_text()
+        except OSError:
+            continue
+        if "(convbox-runner)" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            found.append(int(pid))
+    return found
+
+
+class ZygoteRestart(unittest.TestCase):
+    """A zygote that dies is replaced: the job in flight is a sandbox_error, the rest convert."""
+
+    def test_killed_zygote_is_restarted(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = []
+            for i, text in enumerate(["slow\n", "x\n", "x\n", "x\n"]):
+                p = pathlib.Path(tmp) / ("f%d.csv" % i)
+                p.write_text(text)
+                inputs.append(str(p))
+            cmd = [CONVBOX, "run", str(HERE / "slow_converter.py")] + inputs + [
+                "--jobs", "1", "--skip-validation", "--timeout", "60"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            zygotes = []
+            for _ in range(100):  # wait for the zygote to start the slow job
+                zygotes = runner_children(proc.pid)
+                if zygotes:
+                    time.sleep(1.0)
+                    break
+                time.sleep(0.05)
+            self.assertEqual(len(zygotes), 1, "no zygote found")
+            os.kill(zygotes[0], signal.SIGKILL)  # our own child's child, by pid
+            out, err = proc.communicate(timeout=120)
+        lines = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual([l["outcome"] for l in lines],
+                         ["sandbox_error", "completed", "completed", "completed"], err)
+        self.assertIn("runner", lines[0]["error"])
+        self.assertEqual(proc.returncode, 6)
 
 
 if __name__ == "__main__":

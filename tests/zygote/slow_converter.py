@@ -1,0 +1,10 @@
+"""Sleeps when asked to (by the input's content), so a test can act mid-job."""
+import time
+
+
+class Slow:
+    def convert_file(self, file_path, args):
+        text = file_path.read_text()
+        if text.startswith("slow"):
+            time.sleep(5)
+        return {"status": "Success", "report": {"name": file_path.name}}
