@@ -847,15 +847,14 @@ int cvb_spool_keep(const char *src, const char *watch_dir, char **final, struct 
 bool cvb_spool_is_kept(int dirfd, const char *name)
 {
 	struct stat st;
-	char path[64], want[64], have[64];
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || strchr(name, '/'))
+	char want[64], have[64];
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/", dirfd);
-	char *full = NULL;
-	if (asprintf(&full, "%s%s", path, name) < 0)
-		return false;
-	ssize_t n = lgetxattr(full, KEPT_XATTR, have, sizeof(have) - 1);
-	free(full);
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+			? fgetxattr(fd, KEPT_XATTR, have, sizeof(have) - 1)
+			: -1;
+	close(fd);
 	if (n <= 0)
 		return false;
 	have[n] = 0;
