@@ -48,6 +48,12 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 			      sb->converter_abs, "preload", !sb->opts.cold, "spare", !sb->opts.cold,
 			      "trusted", sb->opts.trusted, "caps", (json_int_t)sb->opts.caps,
 			      "max_procs", (json_int_t)sb->opts.limits.max_procs);
+	if (o) {
+		json_object_set_new(o, "max_output_mb",
+				    json_integer((json_int_t)sb->opts.limits.max_output_mb));
+		json_object_set_new(o, "max_files",
+				    json_integer((json_int_t)sb->opts.limits.max_files));
+	}
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!t)

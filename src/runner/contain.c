@@ -409,16 +409,28 @@ static bool safe_name(const char *s)
  * converter sees a snapshot under its original name, never the host path,
  * and the copy works whatever the file's owner and mode on the host.
  */
-static int place_input(struct cvb_job *j)
+static int mount_input(struct cvb_job *j)
 {
-	char path[512];
-	if (!(j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) || j->input_fd < 0)
-		return 0;
+	char path[512], opts[96];
+	struct stat st;
+	if (!j->spec.input_name)
+		return 0; /* validation jobs have no input */
 	if (!safe_name(j->spec.input_name)) {
 		errno = 0;
 		return fail(j, "mount", "unusable input name");
 	}
-	snprintf(path, sizeof(path), BASE "/input/%s", j->spec.input_name);
+	/* the converter is told where its input is even without READ_INPUT */
+	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s", j->spec.input_name);
+	j->input_view = j->input_buf;
+	if (!(j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) || j->input_fd < 0)
+		return 0;
+	if (fstat(j->input_fd, &st) < 0)
+		return fail(j, "mount", "input size");
+	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=8,mode=0755",
+		 (unsigned long long)st.st_size + 65536);
+	if (mount("tmpfs", "/input", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		return fail(j, "mount", "tmpfs for the input");
+	snprintf(path, sizeof(path), "/input/%s", j->spec.input_name);
 	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 	if (out < 0)
 		return fail(j, "mount", "creating the input copy");
@@ -433,6 +445,9 @@ static int place_input(struct cvb_job *j)
 		}
 	}
 	close(out);
+	if (mount(NULL, "/input", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		return fail(j, "mount", "making the input read-only");
 	return 0;
 }
 
@@ -484,7 +499,7 @@ static int populate_root(struct cvb_job *j, int conv_dir_fd)
 		if (bind_ro(j, src, "converter", MS_NOSUID | MS_NODEV | MS_NOEXEC, false) < 0)
 			return -1;
 	}
-	return place_input(j);
+	return 0;
 }
 
 static int mount_writable(struct cvb_job *j)
@@ -527,15 +542,10 @@ static int setup_mounts(struct cvb_job *j)
 	if (slash)
 		*slash = 0;
 	int conv_dir_fd = dir[0] ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	unsigned long long in_size = 0;
-	struct stat st;
-	if (j->input_fd >= 0 && fstat(j->input_fd, &st) == 0)
-		in_size = (unsigned long long)st.st_size;
-	char opts[96];
-	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=64,mode=0755", in_size + (1ull << 20));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(j, "mount", "making mounts private");
-	if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+	if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=1m,nr_inodes=128,mode=0755") < 0)
 		return fail(j, "mount", "tmpfs for the new root");
 	int rc = populate_root(j, conv_dir_fd);
 	if (conv_dir_fd >= 0)
@@ -544,13 +554,12 @@ static int setup_mounts(struct cvb_job *j)
 		return -1;
 	const char *name = slash ? slash + 1 : j->spec.converter_path;
 	snprintf(j->converter_buf, sizeof(j->converter_buf), "/converter/%s", name ? name : "");
-	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s",
-		 j->spec.input_name ? j->spec.input_name : "");
 	j->converter_view = j->converter_buf;
-	j->input_view = j->spec.input_name ? j->input_buf : NULL;
+	j->input_view = NULL; /* mount_input, once the job is known */
 	j->output_view =
 	    (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) ? "/output" : "/nonexistent";
 	j->temp_view = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) ? "/tmp" : NULL;
+	j->view_ready = true;
 	return 0;
 }
 
@@ -693,6 +702,9 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 		return -1;
 	if (!j->spec.trusted && become_job_user(j) < 0)
 		return -1;
+	/* a spare builds the mount view from the runner's policy before its job is known */
+	if (!j->spec.trusted && r->spare_view && setup_mounts(j) < 0)
+		return -1;
 	/* set again: a change of uid clears it. No job outlives its zygote. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return fail(j, "runner", "PR_SET_PDEATHSIG");
@@ -705,8 +717,9 @@ int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)
 		trusted_views(j);
 		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
 	}
-	if (setup_mounts(j) < 0 || setup_fds(j) < 0 || setup_rlimits(j) < 0 || drop_caps(j) < 0 ||
-	    apply_landlock(r, j) < 0 || apply_seccomp(r, j) < 0)
+	if ((!j->view_ready && setup_mounts(j) < 0) || mount_input(j) < 0 || setup_fds(j) < 0 ||
+	    setup_rlimits(j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
+	    apply_seccomp(r, j) < 0)
 		return -1;
 	return 0;
 }

@@ -93,6 +93,9 @@ struct cvb_runner {
 	bool trusted;  /* the runner's jobs run without confinement */
 	cvb_caps caps; /* the runner's policy, for compiling seccomp ahead of the first job */
 	unsigned max_procs;
+	unsigned max_output_mb; /* the runner's limits that shape the mount view */
+	unsigned max_files;
+	bool spare_view; /* set in a spare child only: build the view from the above */
 	struct cvb_layers layers;
 	char *converter_path;
 	uint8_t *source;
@@ -115,6 +118,7 @@ struct cvb_job {
 	char converter_buf[4096];
 	char err[512];
 	const char *err_layer;
+	bool view_ready; /* the mount view is built (a spare does it ahead of its job) */
 };
 
 /* zygote.c */

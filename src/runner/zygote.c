@@ -78,12 +78,13 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	free(p);
 	json_int_t max_frame = 0;
 	int network = 0, preload = 1, spare = 0, trusted = 0;
-	json_int_t caps = 0, max_procs = 1;
+	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000;
 	const char *path = NULL;
 	if (!o ||
-	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?b, s?b, s?I, s?I}", "max_frame", &max_frame,
-			"network", &network, "converter_path", &path, "preload", &preload, "spare",
-			&spare, "trusted", &trusted, "caps", &caps, "max_procs", &max_procs) < 0) {
+	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?b, s?b, s?I, s?I, s?I, s?I}", "max_frame",
+			&max_frame, "network", &network, "converter_path", &path, "preload",
+			&preload, "spare", &spare, "trusted", &trusted, "caps", &caps, "max_procs",
+			&max_procs, "max_output_mb", &max_output_mb, "max_files", &max_files) < 0) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;
@@ -95,6 +96,8 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	r->trusted = trusted;
 	r->caps = (cvb_caps)caps;
 	r->max_procs = (unsigned)max_procs;
+	r->max_output_mb = (unsigned)max_output_mb;
+	r->max_files = (unsigned)max_files;
 	r->converter_path = strdup(path);
 	json_decref(o);
 	rc = cvb_frame_read(r->ctl_fd, r->max_frame, &h, &r->source, NULL, NULL);
@@ -238,6 +241,12 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	j.denials = denials;
 	j.spec.trusted = z->r.trusted;
 	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = -1;
+	/* the runner's policy, borrowed until the job's own spec replaces it */
+	j.spec.caps = z->r.caps;
+	j.spec.limits.max_output_mb = z->r.max_output_mb;
+	j.spec.limits.max_files = z->r.max_files;
+	j.spec.converter_path = z->r.converter_path;
+	z->r.spare_view = true;
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* no job outlives its zygote */
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
@@ -304,6 +313,13 @@ static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const
 	if (sp->pid <= 0 || sp->trusted != spec->trusted || spec->inline_source ||
 	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0)
 		return -EAGAIN;
+	/* the spare's mount view was built from the runner's policy: it must be the job's */
+	if (spec->caps != z->r.caps || spec->limits.max_output_mb != z->r.max_output_mb ||
+	    spec->limits.max_files != z->r.max_files || !spec->converter_path ||
+	    strcmp(spec->converter_path, z->r.converter_path) != 0) {
+		drop_spare(z);
+		return -EAGAIN;
+	}
 	if (cvb_frame_write_fds(sp->sock, CVB_FRAME_JOB, spec->job_id, payload, len, fds, nfds) !=
 	    CVB_FRAME_OK) {
 		drop_spare(z);
