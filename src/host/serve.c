@@ -579,7 +579,8 @@ static int serve_setup(struct serve *s, struct cvb_error *err)
 static void serve_teardown(struct serve *s)
 {
 	for (unsigned c = 0; s->rt && c < s->cfg.n_conv; c++) {
-		cvb_driver_stop(s->rt[c].drv, 2.0);
+		/* Idle drivers leave at once; busy ones are past the grace and are killed. */
+		cvb_driver_stop(s->rt[c].drv, 0.2);
 		free(s->rt[c].src);
 	}
 	for (size_t i = 0; i < s->n_jobs; i++)
