@@ -245,8 +245,43 @@ class Station:
             out[n[:-7]] = rep
         return out
 
+    def leftovers(self):
+        """Processes still alive whose stderr is this station's log: what the services this
+        test started (and their drivers, runners and jobs) left behind."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                target = os.readlink("/proc/%s/fd/2" % entry)
+            except OSError:
+                continue
+            if target.startswith(self.log_path):
+                out.append(int(entry))
+        return out
+
+    def reap_leftovers(self):
+        """Report and kill (by pid) what the stopped or killed services left running."""
+        left = self.leftovers()
+        if left:
+            print("WARNING: %d process(es) outlived the service they belong to: %s" %
+                  (len(left), ", ".join("%d (%s)" % (p, comm(p)) for p in left)), flush=True)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return left
+
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def comm(pid):
+    try:
+        return open("/proc/%d/comm" % pid).read().strip()
+    except OSError:
+        return "?"
 
 
 def parse_kv(s):
@@ -294,13 +329,13 @@ def main(test, name):
     st = Station(convbox, name)
     try:
         test(st)
-    except SystemExit:
-        st.kill()
-        print("kept for inspection:", st.root)
-        raise
     except BaseException:
         st.kill()
+        time.sleep(0.5)
+        st.reap_leftovers()
         print("kept for inspection:", st.root)
         raise
+    time.sleep(0.5)  # parent-death signals take a moment
+    st.reap_leftovers()
     st.cleanup()
     print("PASS", name)
