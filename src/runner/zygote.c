@@ -232,10 +232,27 @@ static int spawn_job(struct zygote *z, struct cvb_job *j)
 	return rc < 0 ? rc : register_job(z, j->spec.job_id, &f);
 }
 
+/* Close every descriptor from 3 up except a and b. */
+static void close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	if (lo > 3)
+		syscall(SYS_close_range, 3, lo - 1, 0);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0);
+	syscall(SYS_close_range, hi + 1, ~0u, 0);
+}
+
 /* The spare's life: prepare, warm up, wait for a job, then become it. */
 static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials)
 {
 	int sock = *(int *)arg;
+	/*
+	 * Keep only the job socket and the sync pipe: in particular not the
+	 * zygote's end of this socket, so that if the zygote dies the read below
+	 * ends, even if the parent-death signal was missed.
+	 */
+	close_all_but(sock, sync_fd);
 	struct cvb_job j;
 	memset(&j, 0, sizeof(j));
 	j.denials = denials;

@@ -335,7 +335,11 @@ def main(test, name):
         st.reap_leftovers()
         print("kept for inspection:", st.root)
         raise
-    time.sleep(0.5)  # parent-death signals take a moment
-    st.reap_leftovers()
+    for _ in range(40):  # parent-death signals take a moment
+        if not st.leftovers():
+            break
+        time.sleep(0.05)
+    left = st.reap_leftovers()
+    check(not left, "%d process(es) outlived the services of this test" % len(left))
     st.cleanup()
     print("PASS", name)
