@@ -1,4 +1,0 @@
-# expect: blocked-import,blocked-import
-from os import system as s
-
-s('id')

@@ -1,4 +1,0 @@
-# expect: blocked-import
-import os as o
-
-o.system('id')

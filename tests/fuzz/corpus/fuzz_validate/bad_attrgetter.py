@@ -1,4 +1,0 @@
-# expect: introspection
-import operator
-
-get = operator.attrgetter('__globals__')

@@ -1,3 +1,0 @@
-# expect: dangerous-call,dangerous-call
-e = eval
-x = e('1 + 1')

@@ -1,2 +1,0 @@
-# expect: introspection,computed-getattr
-f = getattr(__builtins__, 'ev' + 'al')

@@ -1,4 +1,0 @@
-# expect: python-warning
-import re
-
-DIGITS = re.compile('\d+')

@@ -1,5 +1,0 @@
-# expect: module-alias,blocked-import
-import os
-
-m = os
-m.system('id')

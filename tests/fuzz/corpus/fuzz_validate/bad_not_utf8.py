@@ -1,2 +1,0 @@
-# expect: not-utf8
-name = 'café'

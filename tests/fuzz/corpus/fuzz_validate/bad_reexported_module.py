@@ -1,4 +1,0 @@
-# expect: blocked-import
-import shutil
-
-shutil.os.system('id')

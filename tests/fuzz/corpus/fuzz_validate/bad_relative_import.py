@@ -1,3 +1,0 @@
-# expect: relative-import
-__package__ = 'os'
-from . import system

@@ -1,4 +1,0 @@
-# expect: blocked-import
-from os import *
-
-system('id')

@@ -1,3 +1,0 @@
-# expect: syntax-error
-def convert_file(self, file_path:
-    pass

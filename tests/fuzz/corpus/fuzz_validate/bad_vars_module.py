@@ -1,4 +1,0 @@
-# expect: introspection
-import os
-
-ns = vars(os)
