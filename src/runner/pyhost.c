@@ -662,19 +662,33 @@ void cvb_pyhost_warm(struct cvb_runner *r)
 }
 
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
+static bool purge_wanted(const struct cvb_pyhost *py, const char *name)
+{
+	return !cvb_caps_lift(py->hook.caps, name) &&
+	       (module_matches(name, py->hook.blocked) ||
+		(native_module(name) && !module_matches(name, py->hook.native_allowed)));
+}
+
+/*
+ * Walked with borrowed references: taking a reference to every module (as a
+ * key list would) writes to, and so copies, a page per module in every job.
+ */
 static void purge_blocked_modules(struct cvb_pyhost *py)
 {
-	PyObject *modules = PyImport_GetModuleDict();
-	PyObject *keys = PyDict_Keys(modules);
-	for (Py_ssize_t i = 0; keys && i < PyList_GET_SIZE(keys); i++) {
-		PyObject *k = PyList_GET_ITEM(keys, i);
+	PyObject *modules = PyImport_GetModuleDict(), *k, *v, *doomed[64];
+	Py_ssize_t pos = 0;
+	size_t n = 0;
+	while (n < sizeof(doomed) / sizeof(doomed[0]) && PyDict_Next(modules, &pos, &k, &v)) {
 		const char *name = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
-		if (name && !cvb_caps_lift(py->hook.caps, name) &&
-		    (module_matches(name, py->hook.blocked) ||
-		     (native_module(name) && !module_matches(name, py->hook.native_allowed))))
-			PyDict_DelItem(modules, k);
+		if (name && purge_wanted(py, name)) {
+			Py_INCREF(k);
+			doomed[n++] = k;
+		}
 	}
-	Py_XDECREF(keys);
+	for (size_t i = 0; i < n; i++) {
+		PyDict_DelItem(modules, doomed[i]);
+		Py_DECREF(doomed[i]);
+	}
 	PyErr_Clear();
 }
 
