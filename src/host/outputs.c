@@ -6,6 +6,8 @@
  */
 #include "host/host.h"
 
+#include "convbox/fdio.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,20 +84,6 @@ static int create_unique(int dirfd, const char *leaf, char *chosen, size_t len)
 	return -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int store_file(const char *outdir, const char *name, const uint8_t *data, size_t len,
 		      char *chosen, size_t chosen_len)
 {
@@ -113,7 +101,7 @@ static int store_file(const char *outdir, const char *name, const uint8_t *data,
 	close(dir);
 	if (fd < 0)
 		return -1;
-	int rc = write_all(fd, data, len);
+	int rc = cvb_write_all(fd, data, len);
 	if (close(fd) < 0)
 		rc = -1;
 	return rc;

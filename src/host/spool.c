@@ -9,6 +9,7 @@
  * with ".convbox-tmp-" and are swept at start-up.
  */
 #include "convbox/spool.h"
+#include "convbox/fdio.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -306,21 +307,6 @@ static int open_temp(int dirfd, mode_t mode, char tmp[64])
 	return -1;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void cvb_spool_sweep_temps(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -417,7 +403,7 @@ static int replace_queued(struct cvb_spool *sp, const char *name, const char *te
 	int fd = open_temp(sp->dirfd, 0644, tmp);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
+	if (cvb_write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
 	    renameat(sp->dirfd, tmp, sp->dirfd, name) < 0) {
 		int e = errno;
 		close(fd);
@@ -438,7 +424,7 @@ static int write_temp(struct cvb_spool *sp, const char *text, size_t len, char t
 		fd = open_temp(sp->dirfd, 0644, tmp);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+	if (cvb_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		if (tmp[0])
@@ -598,7 +584,7 @@ static int copy_to_temp(const char *src, int dirfd, char tmp[64])
 	int out = open_temp(dirfd, st.st_mode & 0777, tmp);
 	if (out < 0)
 		goto out_close_in;
-	while ((n = read(in, buf, sizeof(buf))) > 0 && write_all(out, buf, (size_t)n) == 0)
+	while ((n = read(in, buf, sizeof(buf))) > 0 && cvb_write_all(out, buf, (size_t)n) == 0)
 		;
 	if (n != 0 || fsync(out) < 0) {
 		close(out);
@@ -755,18 +741,18 @@ static int zip_write(int in, int out, struct zip_member *m)
 	ssize_t n;
 	crc32_table(table);
 	size_t hl = zip_header(hdr, m, false);
-	if (write_all(out, hdr, hl) < 0)
+	if (cvb_write_all(out, hdr, hl) < 0)
 		return -1;
 	while ((n = read(in, buf, sizeof(buf))) > 0) {
 		m->crc = crc32_update(table, m->crc, buf, (size_t)n);
-		if (write_all(out, buf, (size_t)n) < 0)
+		if (cvb_write_all(out, buf, (size_t)n) < 0)
 			return -1;
 	}
 	if (n < 0)
 		return -1;
 	size_t cl = zip_header(hdr, m, true);
 	size_t el = zip_end(hdr + cl, (uint32_t)cl, (uint32_t)(hl + m->size));
-	if (write_all(out, hdr, cl + el) < 0)
+	if (cvb_write_all(out, hdr, cl + el) < 0)
 		return -1;
 	hl = zip_header(hdr, m, false);
 	return pwrite(out, hdr, hl, 0) == (ssize_t)hl ? fsync(out) : -1;
@@ -875,7 +861,7 @@ int cvb_spool_write_file(const char *path, const char *text, size_t len, struct 
 		cvb_error_errno(err, errno, "cannot write '%s'", path);
 		goto out_close_dir;
 	}
-	if (write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
+	if (cvb_write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
 	    renameat(dfd, tmp, AT_FDCWD, path) < 0) {
 		cvb_error_errno(err, errno, "cannot write '%s'", path);
 		unlinkat(dfd, tmp, 0);
