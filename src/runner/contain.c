@@ -556,11 +556,15 @@ static int setup_mounts(struct cvb_job *j)
 	snprintf(j->converter_buf, sizeof(j->converter_buf), "/converter/%s", name ? name : "");
 	j->converter_view = j->converter_buf;
 	j->input_view = NULL; /* mount_input, once the job is known */
-	j->output_view =
-	    (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) ? "/output" : "/nonexistent";
-	j->temp_view = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) ? "/tmp" : NULL;
+	cvb_contain_views(j->spec.caps, &j->output_view, &j->temp_view);
 	j->view_ready = true;
 	return 0;
+}
+
+void cvb_contain_views(cvb_caps caps, const char **output, const char **temp)
+{
+	*output = (caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)) ? "/output" : "/nonexistent";
+	*temp = (caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)) ? "/tmp" : NULL;
 }
 
 /* Trusted mode: the converter sees the host's paths; outputs go to a host staging folder. */

@@ -26,6 +26,15 @@
 
 #define MAX_DENIAL_FRAMES 100
 
+/*
+ * Rounds of convbox's own rehearsal job in the zygote: enough for CPython to
+ * specialise the bytecode every job runs, so jobs share it instead of
+ * writing (and copying) it.
+ */
+#ifndef CVB_REHEARSAL_ROUNDS
+#define CVB_REHEARSAL_ROUNDS 64
+#endif
+
 /* What the audit hook enforces; armed once, right before converter code runs. */
 struct hook_state {
 	bool armed;
@@ -408,22 +417,17 @@ static PyObject *m_log(PyObject *self, PyObject *args)
 	return r;
 }
 
-static PyObject *m_job_json(PyObject *self, PyObject *unused)
-{
-	char *t = cvb_jobspec_to_json(&current->job->spec);
-	if (!t)
-		return PyErr_NoMemory();
-	PyObject *r = PyUnicode_FromString(t);
-	free(t);
-	return r;
-}
-
-static PyObject *m_views(PyObject *self, PyObject *unused)
+/* What the glue needs of the job: (class, args JSON, input, output, temp, converter). */
+static PyObject *m_job(PyObject *self, PyObject *unused)
 {
 	struct cvb_job *j = current->job;
-	return Py_BuildValue("{s:s, s:s, s:z, s:s}", "input", j->input_view ? j->input_view : "",
-			     "output", j->output_view ? j->output_view : "", "temp", j->temp_view,
-			     "converter", j->converter_view ? j->converter_view : "converter.py");
+	const char *args = j->spec.args_json;
+	if (args && strcmp(args, "{}") == 0)
+		args = NULL;
+	return Py_BuildValue("(zzsszs)", j->spec.class_name, args,
+			     j->input_view ? j->input_view : "",
+			     j->output_view ? j->output_view : "", j->temp_view,
+			     j->converter_view ? j->converter_view : "converter.py");
 }
 
 static PyObject *m_source(PyObject *self, PyObject *unused)
@@ -473,8 +477,7 @@ static PyMethodDef convbox_methods[] = {
     {"send_error", m_send_error, METH_O, "Send a job error (JSON bytes)."},
     {"send_findings", m_send_findings, METH_O, "Send validator findings (JSON text)."},
     {"log", m_log, METH_VARARGS, "Forward a log record (level, message)."},
-    {"job_json", m_job_json, METH_NOARGS, "The job specification as JSON."},
-    {"views", m_views, METH_NOARGS, "Paths as the converter sees them."},
+    {"job", m_job, METH_NOARGS, "(class, args JSON, input, output, temp, converter)."},
     {"source", m_source, METH_NOARGS, "The validated converter source bytes."},
     {"arm", m_arm, METH_NOARGS, "Arm the audit hook (cannot be undone)."},
     {NULL, NULL, 0, NULL},
@@ -606,6 +609,18 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		return -1;
 	}
 	py->glue = mod;
+	if (py->runner->preload) {
+		const char *output, *temp;
+		cvb_contain_views(py->runner->caps, &output, &temp);
+		PyObject *r = PyObject_CallMethod(mod, "rehearse", "isz", CVB_REHEARSAL_ROUNDS,
+						  output, temp);
+		if (!r) {
+			PyErr_Print();
+			snprintf(err, errlen, "the runner's rehearsal job failed");
+			return -1;
+		}
+		Py_DECREF(r);
+	}
 	/*
 	 * Everything allocated so far survives into every job: move it out of
 	 * the collector's reach so a job's first collection does not touch (and
@@ -639,19 +654,41 @@ int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen)
 	return 0;
 }
 
-void cvb_pyhost_before_fork(void)
+/* random's shared instance gets a fresh seed from the kernel, as after a fork. */
+static void reseed_random(void)
 {
-	PyOS_BeforeFork();
+	PyObject *name = PyUnicode_FromString("random");
+	PyObject *random = name ? PyImport_GetModule(name) : NULL;
+	Py_XDECREF(name);
+	PyObject *inst = random ? PyObject_GetAttrString(random, "_inst") : NULL;
+	PyObject *base = inst ? PyObject_GetAttrString(random, "_random") : NULL;
+	PyObject *cls = base ? PyObject_GetAttrString(base, "Random") : NULL;
+	PyObject *r = cls ? PyObject_CallMethod(cls, "seed", "O", inst) : NULL;
+	if (r && PyObject_SetAttrString(inst, "gauss_next", Py_None) < 0)
+		Py_CLEAR(r);
+	if (random && !r) {
+		PyErr_Print();
+		abort(); /* a job must never run with the zygote's random state */
+	}
+	Py_XDECREF(r);
+	Py_XDECREF(cls);
+	Py_XDECREF(base);
+	Py_XDECREF(inst);
+	Py_XDECREF(random);
+	PyErr_Clear();
 }
 
-void cvb_pyhost_after_fork_parent(void)
-{
-	PyOS_AfterFork_Parent();
-}
-
+/*
+ * The zygote forks from a single thread that holds the GIL and no other
+ * lock (no Python thread ever runs in it), so the child's interpreter state
+ * is consistent as it is. CPython's fork hooks (PyOS_BeforeFork and the
+ * after-fork callbacks of threading, logging and random) would cost every
+ * job a few hundred copied pages; the one effect a job needs is its own
+ * random seed.
+ */
 void cvb_pyhost_after_fork_child(void)
 {
-	PyOS_AfterFork_Child();
+	reseed_random();
 }
 
 void cvb_pyhost_warm(struct cvb_runner *r)

@@ -149,8 +149,9 @@ void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t 
 
 /* pyhost.c: the embedded interpreter. */
 int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);
-void cvb_pyhost_before_fork(void);
-void cvb_pyhost_after_fork_parent(void);
+/* Where a confined job sees its output and temp folders (temp NULL: none). */
+void cvb_contain_views(cvb_caps caps, const char **output, const char **temp);
+
 void cvb_pyhost_after_fork_child(void);
 /* Touch what every job touches, in a spare child before its job arrives. */
 void cvb_pyhost_warm(struct cvb_runner *r);

@@ -178,7 +178,6 @@ static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg,
 		return -errno;
 	}
 	unsigned long flags = job_clone_flags(trusted);
-	cvb_pyhost_before_fork();
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
 		close(sync[1]);
@@ -186,7 +185,6 @@ static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg,
 		_exit(CVB_JOBEXIT_SETUP);
 	}
 	int saved = errno;
-	cvb_pyhost_after_fork_parent();
 	close(sync[0]);
 	if (f->pid < 0) {
 		close(sync[1]);

@@ -3,8 +3,10 @@ from earlier jobs. Every job must find nothing."""
 import builtins
 import json
 import os
+import random
 import sys
 import tempfile
+import threading
 
 COUNTER = 0  # module state: a fresh module per job sees 0
 
@@ -12,7 +14,15 @@ COUNTER = 0  # module state: a fresh module per job sees 0
 class Leaky:
     def convert_file(self, file_path, args):
         global COUNTER
+        box = []
+        worker = threading.Thread(target=lambda: box.append(sum(range(1000))))
+        worker.start()
+        worker.join(10)
         found = {
+            "random": random.getrandbits(64),
+            "thread": box,
+            "environ": sorted(os.environ),
+            "tempdir": tempfile.gettempdir(),
             "counter": COUNTER,
             "builtins": getattr(builtins, "_convbox_leak", None),
             "sys_modules": "leak_marker" in sys.modules,

@@ -20,7 +20,7 @@ CONVBOX = None
 def run(inputs, *extra):
     out = tempfile.mkdtemp()
     cmd = [CONVBOX, "run", str(HERE / "leaky_converter.py")] + inputs + [
-        "--cap", "FILE_TEMP", "--output-dir", out, "--jobs", "1",
+        "--cap", "FILE_TEMP", "--max-procs", "4", "--output-dir", out, "--jobs", "1",
         "--skip-validation"] + list(extra)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     lines = [json.loads(l) for l in proc.stdout.splitlines()]
@@ -43,7 +43,7 @@ class Isolation(unittest.TestCase):
         proc, lines, out = run(self.inputs, *extra)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(len(lines), len(self.inputs))
-        pids = set()
+        pids, seeds = set(), set()
         for line in lines:
             self.assertEqual(line["outcome"], "completed", line)
             found = line["report"]["found"]
@@ -54,7 +54,15 @@ class Isolation(unittest.TestCase):
             self.assertIsNone(found["env"], line["input"])
             self.assertEqual(found["tmp"], [], line["input"])
             self.assertEqual(found["output"], [], line["input"])
+            # The environment is the job's own: nothing of the runner's.
+            self.assertEqual(found["environ"], ["CONVBOX_OUTPUT_DIR", "HOME", "LANG", "TMPDIR"])
+            self.assertEqual(found["tempdir"], "/tmp")
+            # Threads work in a job forked from the zygote.
+            self.assertEqual(found["thread"], [499500], line["input"])
             pids.add(found["pid"])
+            seeds.add(found["random"])
+        # Every job draws its own random seed (a copy of the zygote's would repeat).
+        self.assertEqual(len(seeds), len(lines), seeds)
         # Each job is init of its own pid namespace.
         self.assertEqual(pids, {1})
         # And every job's own output was collected, each under its own name.
