@@ -612,8 +612,8 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 	if (py->runner->preload) {
 		const char *output, *temp;
 		cvb_contain_views(py->runner->caps, &output, &temp);
-		PyObject *r = PyObject_CallMethod(mod, "rehearse", "isz", CVB_REHEARSAL_ROUNDS,
-						  output, temp);
+		PyObject *r =
+		    PyObject_CallMethod(mod, "rehearse", "isz", CVB_REHEARSAL_ROUNDS, output, temp);
 		if (!r) {
 			PyErr_Print();
 			snprintf(err, errlen, "the runner's rehearsal job failed");
