@@ -153,6 +153,9 @@ int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);
 void cvb_contain_views(cvb_caps caps, const char **output, const char **temp);
 
 void cvb_pyhost_after_fork_child(void);
+
+/* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
+void cvb_arena_install(void);
 /* Touch what every job touches, in a spare child before its job arrives. */
 void cvb_pyhost_warm(struct cvb_runner *r);
 /* Runs the job (converter or validation); never returns. */
