@@ -295,7 +295,7 @@ class RehearsalConverter:
         lines = content.strip().split("\\n")
         header = lines[0].split(",")
         data = [line.split(",") for line in lines[1:]]
-        steps = [{"name": h, "value": float(r[1]) if len(r) > 1 else None} for h, r in zip(header, data)]
+        steps = [{"name": h, "value": r[1] if len(r) > 1 else None} for h, r in zip(header, data)]
         report = {
             "type": "UUT",
             "partNumber": args.get("part_number", "UNKNOWN"),
@@ -309,16 +309,18 @@ class RehearsalConverter:
 
 
 class _Rehearsal:
-    """The bridge of a rehearsal job: convbox's own converter, run in the zygote
-    before any job, so the interpreter's caches and specialised bytecode are
-    shared with every job instead of being written (and copied) in each."""
+    """The bridge of a rehearsal job: convbox's own converter, run by the
+    zygote before any job, so the interpreter's caches and specialised
+    bytecode are shared with every job instead of written (and copied) in
+    each, and so the zygote learns which pages a job writes."""
 
-    def __init__(self, input_path):
-        self.input_path = input_path
+    def __init__(self, input_path, output_view, temp_view):
+        self.views = (input_path, output_view, temp_view)
         self.sent = []
 
     def job(self):
-        return (None, '{"part_number": "PN-1"}', self.input_path, "/output", None,
+        input_path, output_view, temp_view = self.views
+        return (None, '{"part_number": "PN-1"}', input_path, output_view, temp_view,
                 "/converter/convbox_rehearsal.py")
 
     def source(self):
@@ -337,35 +339,27 @@ class _Rehearsal:
         raise RuntimeError("rehearsal failed: %s" % blob.decode("utf-8", "replace"))
 
 
+def _rehearse_once(bridge):
+    try:
+        run_job(bridge)
+    finally:
+        sys.modules.pop("convbox_rehearsal", None)
+    if not bridge.sent:
+        raise RuntimeError("rehearsal produced no result")
+
+
 def rehearse(rounds, output_view, temp_view):
-    """Runs in the zygote, before any job: convbox's own job, `rounds` times.
-    Then the environment is set up as the runner's jobs will see it."""
+    """Runs in the zygote, before any job: convbox's own job, `rounds` times,
+    with the environment the runner's jobs will see."""
     fd = os.memfd_create("convbox-rehearsal")
     try:
         os.write(fd, b"sn,value,unit\nSN00001,1.5,V\nSN00001,2.5,V\n")
-        bridge = _Rehearsal("/proc/self/fd/%d" % fd)
         for _ in range(rounds):
-            run_job(bridge)
-        if not bridge.sent:
-            raise RuntimeError("rehearsal produced no result")
+            _rehearse_once(_Rehearsal("/proc/self/fd/%d" % fd, output_view, temp_view))
     finally:
         os.close(fd)
-        sys.modules.pop("convbox_rehearsal", None)
+    if _environment != (output_view, temp_view):
         _setup_env(output_view, temp_view)
-
-
-def warm():
-    """Runs in a spare child before its job is known: the copy-on-write faults
-    of what every job touches happen here, off the clock. No converter code;
-    the streams and logging it prepares are the job's own."""
-    _prepare()
-    json.loads(json.dumps({"a": [1, 2.5, "x", None], "b": {"c": True}}, separators=(",", ":")))
-    io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", line_buffering=True)
-    compile("import json\nclass A:\n    def f(self, p, a):\n        return {'s': 1}\n",
-            "<warm>", "exec", dont_inherit=True)
-    pathlib.Path("/input/warm.csv").stem
-    _status("Success")
-    "".join(traceback.format_exception(ValueError, ValueError("warm"), None))
 
 
 def run_job(bridge=_convbox):

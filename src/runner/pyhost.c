@@ -591,6 +591,56 @@ static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Everything allocated so far survives into every job: move it out of the
+ * collector's reach so a job's first collection does not touch (and copy)
+ * every page the zygote shares with it.
+ */
+static void freeze(void)
+{
+	PyObject *gc = PyImport_ImportModule("gc");
+	PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+	Py_XDECREF(r);
+	Py_XDECREF(gc);
+	PyErr_Clear();
+}
+
+static int rehearse_rounds(struct cvb_pyhost *py, int rounds, char *err, size_t errlen)
+{
+	const char *output, *temp;
+	cvb_contain_views(py->runner->caps, &output, &temp);
+	PyObject *r = PyObject_CallMethod(py->glue, "rehearse", "isz", rounds, output, temp);
+	if (!r) {
+		PyErr_Print();
+		snprintf(err, errlen, "the runner's rehearsal job failed");
+		return -1;
+	}
+	Py_DECREF(r);
+	return 0;
+}
+
+static int learning_round(void *arg)
+{
+	struct cvb_pyhost *py = arg;
+	char err[256];
+	cvb_pyhost_after_fork_child();
+	return rehearse_rounds(py, 1, err, sizeof(err));
+}
+
+/*
+ * The zygote rehearses convbox's own job until CPython has specialised what
+ * every job runs; a zygote with spares then learns which pages a job writes.
+ */
+static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
+{
+	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, err, errlen) < 0)
+		return -1;
+	freeze();
+	if (py->runner->spare)
+		cvb_hotset_learn(learning_round, py);
+	return 0;
+}
+
 static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 {
 	for (const char *const *m = preload; py->runner->preload && *m; m++) {
@@ -611,28 +661,9 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		return -1;
 	}
 	py->glue = mod;
-	if (py->runner->preload) {
-		const char *output, *temp;
-		cvb_contain_views(py->runner->caps, &output, &temp);
-		PyObject *r =
-		    PyObject_CallMethod(mod, "rehearse", "isz", CVB_REHEARSAL_ROUNDS, output, temp);
-		if (!r) {
-			PyErr_Print();
-			snprintf(err, errlen, "the runner's rehearsal job failed");
-			return -1;
-		}
-		Py_DECREF(r);
-	}
-	/*
-	 * Everything allocated so far survives into every job: move it out of
-	 * the collector's reach so a job's first collection does not touch (and
-	 * copy) every page the zygote shares with it.
-	 */
-	PyObject *gc = PyImport_ImportModule("gc");
-	PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
-	Py_XDECREF(r);
-	Py_XDECREF(gc);
-	PyErr_Clear();
+	if (py->runner->preload && rehearse(py, err, errlen) < 0)
+		return -1;
+	freeze();
 	return 0;
 }
 
@@ -691,13 +722,6 @@ static void reseed_random(void)
 void cvb_pyhost_after_fork_child(void)
 {
 	reseed_random();
-}
-
-void cvb_pyhost_warm(struct cvb_runner *r)
-{
-	PyObject *res = PyObject_CallMethod(r->py->glue, "warm", NULL);
-	Py_XDECREF(res);
-	PyErr_Clear();
 }
 
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */

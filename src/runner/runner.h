@@ -154,10 +154,14 @@ void cvb_contain_views(cvb_caps caps, const char **output, const char **temp);
 
 void cvb_pyhost_after_fork_child(void);
 
+/* hotset.c: the pages a typical job writes, learned in the zygote, copied by spares. */
+int cvb_hotset_learn(int (*round)(void *), void *arg);
+size_t cvb_hotset_pages(void);
+void cvb_hotset_touch(void);
+
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
 /* Touch what every job touches, in a spare child before its job arrives. */
-void cvb_pyhost_warm(struct cvb_runner *r);
 /* Runs the job (converter or validation); never returns. */
 void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));
 

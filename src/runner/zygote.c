@@ -266,7 +266,7 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
 		_exit(CVB_JOBEXIT_SETUP);
-	cvb_pyhost_warm(&z->r);
+	cvb_hotset_touch(); /* the pages a job writes, copied before it arrives */
 	struct cvb_frame_header h;
 	uint8_t *payload = NULL;
 	int fds[4] = {-1, -1, -1, -1};
