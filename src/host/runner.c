@@ -42,12 +42,16 @@ static int spawn_runner(const char *path, int child_fd, pid_t *pid, struct cvb_e
 static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	bool network = sb->opts.trusted || (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL));
-	/* a zygote preloads the stdlib and keeps a warmed spare; a cold runner does neither */
-	json_t *o = json_pack("{s:I, s:b, s:s, s:b, s:b, s:b, s:I, s:I}", "max_frame",
-			      (json_int_t)sb->opts.max_frame, "network", network, "converter_path",
-			      sb->converter_abs, "preload", !sb->opts.cold, "spare", !sb->opts.cold,
-			      "trusted", sb->opts.trusted, "caps", (json_int_t)sb->opts.caps,
-			      "max_procs", (json_int_t)sb->opts.limits.max_procs);
+	/*
+	 * A zygote preloads the stdlib and keeps a prepared spare per job slot,
+	 * plus one being prepared; a cold runner does neither.
+	 */
+	unsigned spares = sb->opts.cold ? 0 : sb->opts.jobs + 1;
+	json_t *o = json_pack(
+	    "{s:I, s:b, s:s, s:b, s:I, s:b, s:I, s:I}", "max_frame", (json_int_t)sb->opts.max_frame,
+	    "network", network, "converter_path", sb->converter_abs, "preload", !sb->opts.cold,
+	    "spares", (json_int_t)spares, "trusted", sb->opts.trusted, "caps",
+	    (json_int_t)sb->opts.caps, "max_procs", (json_int_t)sb->opts.limits.max_procs);
 	if (o) {
 		json_object_set_new(o, "max_output_mb",
 				    json_integer((json_int_t)sb->opts.limits.max_output_mb));

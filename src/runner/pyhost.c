@@ -636,7 +636,7 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, err, errlen) < 0)
 		return -1;
 	freeze();
-	if (py->runner->spare)
+	if (py->runner->spares > 0)
 		cvb_hotset_learn(learning_round, py);
 	return 0;
 }

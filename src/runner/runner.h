@@ -89,7 +89,7 @@ struct cvb_runner {
 	gid_t outer_gid;
 	bool network;  /* the runner kept the host network (NETWORK_FULL jobs) */
 	bool preload;  /* import the stdlib converters use before the first job (zygote) */
-	bool spare;    /* keep a pre-forked, warmed child ready for the next job */
+	unsigned spares; /* pre-forked children kept ready for the next jobs */
 	bool trusted;  /* the runner's jobs run without confinement */
 	cvb_caps caps; /* the runner's policy, for compiling seccomp ahead of the first job */
 	unsigned max_procs;
@@ -161,7 +161,6 @@ void cvb_hotset_touch(void);
 
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
-/* Touch what every job touches, in a spare child before its job arrives. */
 /* Runs the job (converter or validation); never returns. */
 void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));
 

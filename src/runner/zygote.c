@@ -24,7 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_JOBS 64
+#define MAX_JOBS   64
+#define MAX_SPARES 8
 
 struct job_slot {
 	uint64_t id;
@@ -50,7 +51,8 @@ struct zygote {
 	struct cvb_runner r;
 	struct job_slot jobs[MAX_JOBS];
 	size_t n_jobs;
-	struct spare spare;
+	struct spare spares[MAX_SPARES]; /* oldest first */
+	size_t n_spares;
 };
 
 static void send_fatal(struct cvb_runner *r, const char *msg)
@@ -77,14 +79,14 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	json_t *o = json_loads((char *)p, 0, NULL);
 	free(p);
 	json_int_t max_frame = 0;
-	int network = 0, preload = 1, spare = 0, trusted = 0;
-	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000;
+	int network = 0, preload = 1, trusted = 0;
+	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000, spares = 0;
 	const char *path = NULL;
-	if (!o ||
-	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?b, s?b, s?I, s?I, s?I, s?I}", "max_frame",
-			&max_frame, "network", &network, "converter_path", &path, "preload",
-			&preload, "spare", &spare, "trusted", &trusted, "caps", &caps, "max_procs",
-			&max_procs, "max_output_mb", &max_output_mb, "max_files", &max_files) < 0) {
+	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I}", "max_frame",
+			      &max_frame, "network", &network, "converter_path", &path, "preload",
+			      &preload, "spares", &spares, "trusted", &trusted, "caps", &caps,
+			      "max_procs", &max_procs, "max_output_mb", &max_output_mb, "max_files",
+			      &max_files) < 0) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;
@@ -92,7 +94,7 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	r->max_frame = (uint32_t)max_frame;
 	r->network = network;
 	r->preload = preload;
-	r->spare = spare;
+	r->spares = spares < 0 ? 0 : spares > MAX_SPARES ? MAX_SPARES : (unsigned)spares;
 	r->trusted = trusted;
 	r->caps = (cvb_caps)caps;
 	r->max_procs = (unsigned)max_procs;
@@ -286,64 +288,67 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	cvb_pyhost_run_job(&z->r, &j);
 }
 
-static void drop_spare(struct zygote *z)
+static void drop_spare(struct zygote *z, size_t idx)
 {
-	struct spare *sp = &z->spare;
-	if (sp->pid <= 0)
-		return;
+	struct spare *sp = &z->spares[idx];
 	close(sp->sock);
 	syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
 	siginfo_t si;
 	syscall(SYS_waitid, P_PIDFD, sp->pidfd, &si, WEXITED, NULL);
 	close(sp->pidfd);
 	munmap(sp->denials, sizeof(*sp->denials));
-	sp->pid = 0;
+	memmove(sp, sp + 1, (--z->n_spares - idx) * sizeof(*sp));
 }
 
-static void ensure_spare(struct zygote *z)
+/*
+ * Keep the runner's number of spares forked: while a job runs, the next
+ * ones build their mount views and copy their pages, on the other CPUs.
+ */
+static void ensure_spares(struct zygote *z)
 {
-	int sv[2];
-	struct forked f;
-	if (!z->r.spare || z->spare.pid > 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
-	if (fork_confined(z, z->r.trusted, spare_child, &sv[1], &f) < 0) {
-		close(sv[0]);
+	while (z->n_spares < z->r.spares) {
+		int sv[2];
+		struct forked f;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return;
+		if (fork_confined(z, z->r.trusted, spare_child, &sv[1], &f) < 0) {
+			close(sv[0]);
+			close(sv[1]);
+			return;
+		}
 		close(sv[1]);
-		return;
+		z->spares[z->n_spares++] = (struct spare){.pid = f.pid,
+							  .pidfd = f.pidfd,
+							  .sock = sv[0],
+							  .trusted = z->r.trusted,
+							  .denials = f.denials};
 	}
-	close(sv[1]);
-	z->spare = (struct spare){.pid = f.pid,
-				  .pidfd = f.pidfd,
-				  .sock = sv[0],
-				  .trusted = z->r.trusted,
-				  .denials = f.denials};
 }
 
-/* Give the JOB frame and its descriptors to the spare; it becomes the job. */
+/* Give the JOB frame and its descriptors to the oldest spare; it becomes the job. */
 static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const uint8_t *payload,
 			 size_t len, int *fds, size_t nfds)
 {
-	struct spare *sp = &z->spare;
-	if (sp->pid <= 0 || sp->trusted != spec->trusted || spec->inline_source ||
-	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0)
-		return -EAGAIN;
-	/* the spare's mount view was built from the runner's policy: it must be the job's */
-	if (spec->caps != z->r.caps || spec->limits.max_output_mb != z->r.max_output_mb ||
+	/* a spare's mount view was built from the runner's policy: it must be the job's */
+	if (z->n_spares == 0 || z->spares[0].trusted != spec->trusted || spec->inline_source ||
+	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0 || spec->caps != z->r.caps ||
+	    spec->limits.max_output_mb != z->r.max_output_mb ||
 	    spec->limits.max_files != z->r.max_files || !spec->converter_path ||
-	    strcmp(spec->converter_path, z->r.converter_path) != 0) {
-		drop_spare(z);
+	    strcmp(spec->converter_path, z->r.converter_path) != 0)
 		return -EAGAIN;
+	while (z->n_spares > 0) {
+		struct spare *sp = &z->spares[0];
+		if (cvb_frame_write_fds(sp->sock, CVB_FRAME_JOB, spec->job_id, payload, len, fds,
+					nfds) != CVB_FRAME_OK) {
+			drop_spare(z, 0); /* it died early: try the next */
+			continue;
+		}
+		struct forked f = {.pid = sp->pid, .pidfd = sp->pidfd, .denials = sp->denials};
+		close(sp->sock);
+		memmove(sp, sp + 1, --z->n_spares * sizeof(*sp));
+		return register_job(z, spec->job_id, &f);
 	}
-	if (cvb_frame_write_fds(sp->sock, CVB_FRAME_JOB, spec->job_id, payload, len, fds, nfds) !=
-	    CVB_FRAME_OK) {
-		drop_spare(z);
-		return -EAGAIN;
-	}
-	struct forked f = {.pid = sp->pid, .pidfd = sp->pidfd, .denials = sp->denials};
-	close(sp->sock);
-	sp->pid = 0;
-	return register_job(z, spec->job_id, &f);
+	return -EAGAIN;
 }
 
 static void close_fds(int *fds, size_t n)
@@ -407,7 +412,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		send_fatal(&z->r, err);
 	}
 	cvb_jobspec_clear(&j.spec);
-	ensure_spare(z); /* the next job's process, prepared while this one runs */
+	ensure_spares(z); /* the next jobs' processes, prepared while this one runs */
 	return 0;
 }
 
@@ -525,8 +530,9 @@ int cvb_runner_main(int ctl_fd)
 		cvb_seccomp_program(&z.r, z.r.caps, z.r.max_procs, err, sizeof(err));
 	if (send_ready(&z.r) != CVB_FRAME_OK)
 		return 1;
-	ensure_spare(&z);
+	ensure_spares(&z);
 	serve_jobs(&z);
-	drop_spare(&z);
+	while (z.n_spares > 0)
+		drop_spare(&z, z.n_spares - 1);
 	return 0;
 }
