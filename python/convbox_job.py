@@ -11,6 +11,7 @@ import enum
 import io
 import json
 import logging
+import marshal
 import os
 import pathlib
 import sys
@@ -111,12 +112,43 @@ def _module_name(path):
     return name if not name[0].isdigit() else "_" + name
 
 
+_compiled = None  # (path, code) of the runner's converter, compiled by a spare ahead of its job
+
+
+def compile_ahead(path, blob):
+    """Runs in a spare child once every kernel layer is in place, before its
+    job is known: the converter's validated bytes become a code object (no
+    line of the converter runs), so the job only executes it.
+
+    `blob` is that code object as marshalled by an earlier spare of the same
+    runner (confined like this one), or None: then this spare compiles and
+    returns the marshalled code for the spares after it."""
+    global _compiled
+    if blob is not None:
+        try:
+            code = marshal.loads(blob)
+            if isinstance(code, types.CodeType):
+                _compiled = (path, code)
+                return None
+        except Exception:  # not a code object after all: compile it here
+            pass
+    code = compile(_convbox.source(), path, "exec", dont_inherit=True)
+    _compiled = (path, code)
+    return marshal.dumps(code)
+
+
+def _code_for(bridge, path):
+    if bridge is _convbox and _compiled is not None and _compiled[0] == path:
+        return _compiled[1]
+    return compile(bridge.source(), path, "exec", dont_inherit=True)
+
+
 def _load_module(bridge, path):
     name = _module_name(path)
     module = types.ModuleType(name)
     module.__file__ = path
     module.__builtins__ = __builtins__
-    code = compile(bridge.source(), path, "exec", dont_inherit=True)
+    code = _code_for(bridge, path)
     sys.modules[name] = module
     bridge.arm()  # from here on, the audit hook enforces the job's policy
     exec(code, module.__dict__)

@@ -57,6 +57,7 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 				    json_integer((json_int_t)sb->opts.limits.max_output_mb));
 		json_object_set_new(o, "max_files",
 				    json_integer((json_int_t)sb->opts.limits.max_files));
+		json_object_set_new(o, "allow_degraded", json_boolean(sb->opts.allow_degraded));
 	}
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

@@ -40,7 +40,8 @@ static const struct cvb_landlock_row landlock_rows[] = {
     {"/dev/urandom", CVB_LL_READ_FILE, ALWAYS, "randomness for uuid, tempfile, hashing"},
     {"/dev/random", CVB_LL_READ_FILE, ALWAYS, "randomness"},
     {"/converter", CVB_LL_READ, ALWAYS, "the converter's own folder"},
-    {"/input", CVB_LL_READ, CVB_CAP_READ_INPUT, "the input file"},
+    {"/input", CVB_LL_READ | CVB_LL_MAKE_REG | CVB_LL_WRITE_FILE, CVB_CAP_READ_INPUT,
+     "the input file (create and write: the runner's own copy; /input is a read-only mount)"},
     {"/output", CVB_LL_RW, CVB_CAP_WRITE_OUTPUT, "output files (no symlinks, fifos, devices)"},
     {"/tmp", CVB_LL_RW, CVB_CAP_FILE_TEMP, "temp files (no symlinks, fifos, devices)"},
 };

@@ -404,34 +404,23 @@ static bool safe_name(const char *s)
 	       strcmp(s, "..") != 0;
 }
 
-/*
- * The input is a private read-only copy of what the host opened: the
- * converter sees a snapshot under its original name, never the host path,
- * and the copy works whatever the file's owner and mode on the host.
- */
-static int mount_input(struct cvb_job *j)
+/* The converter is told where its input is even without READ_INPUT. */
+static int name_input(struct cvb_job *j)
 {
-	char path[512], opts[96];
-	struct stat st;
-	if (!j->spec.input_name)
-		return 0; /* validation jobs have no input */
 	if (!safe_name(j->spec.input_name)) {
 		errno = 0;
 		return fail(j, "mount", "unusable input name");
 	}
-	/* the converter is told where its input is even without READ_INPUT */
 	snprintf(j->input_buf, sizeof(j->input_buf), "/input/%s", j->spec.input_name);
 	j->input_view = j->input_buf;
-	if (!(j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) || j->input_fd < 0)
-		return 0;
-	if (fstat(j->input_fd, &st) < 0)
-		return fail(j, "mount", "input size");
-	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=8,mode=0755",
-		 (unsigned long long)st.st_size + 65536);
-	if (mount("tmpfs", "/input", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
-		return fail(j, "mount", "tmpfs for the input");
-	snprintf(path, sizeof(path), "/input/%s", j->spec.input_name);
-	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	return 0;
+}
+
+/* Copy the input the host opened into a folder of the job's own tmpfs, read-only. */
+static int copy_input(struct cvb_job *j, int dir_fd)
+{
+	int out = openat(dir_fd, j->spec.input_name,
+			 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (out < 0)
 		return fail(j, "mount", "creating the input copy");
 	off_t off = 0;
@@ -445,10 +434,79 @@ static int mount_input(struct cvb_job *j)
 		}
 	}
 	close(out);
-	if (mount(NULL, "/input", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
-		return fail(j, "mount", "making the input read-only");
 	return 0;
+}
+
+/*
+ * The input is a private read-only copy of what the host opened: the
+ * converter sees a snapshot under its original name, never the host path,
+ * and the copy works whatever the file's owner and mode on the host.
+ */
+static int mount_input(struct cvb_job *j)
+{
+	char opts[96];
+	struct stat st;
+	if (!j->spec.input_name)
+		return 0; /* validation jobs have no input */
+	if (name_input(j) < 0)
+		return -1;
+	if (!(j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) || j->input_fd < 0)
+		return 0;
+	if (fstat(j->input_fd, &st) < 0)
+		return fail(j, "mount", "input size");
+	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=8,mode=0755",
+		 (unsigned long long)st.st_size + 65536);
+	if (mount("tmpfs", "/input", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+		return fail(j, "mount", "tmpfs for the input");
+	int dir = open("/input", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rc = dir < 0 ? fail(j, "mount", "opening /input") : copy_input(j, dir);
+	if (dir >= 0)
+		close(dir);
+	if (rc == 0 && mount(NULL, "/input", NULL,
+			     MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail(j, "mount", "making the input read-only");
+	return rc;
+}
+
+/*
+ * A spare stages its input folder before its job is known: an empty tmpfs,
+ * bound read-only at /input, whose writable mount is then detached from
+ * every path. Only the descriptor kept in stage_fd reaches it; the spare
+ * copies its job's input through it and closes it before converter code
+ * runs, so the converter has no way to write there.
+ */
+static int stage_input(struct cvb_job *j)
+{
+	const char *stage = BASE "/.stage", *input = BASE "/input";
+	if (mkdir(stage, 0700) < 0)
+		return fail(j, "mount", "creating the input stage");
+	if (mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "nr_inodes=8,mode=0755") < 0)
+		return fail(j, "mount", "tmpfs for the input");
+	j->stage_fd = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (j->stage_fd < 0)
+		return fail(j, "mount", "opening the input stage");
+	if (mount(stage, input, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, input, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return fail(j, "mount", "binding the input read-only");
+	if (umount2(stage, MNT_DETACH) < 0 || rmdir(stage) < 0)
+		return fail(j, "mount", "detaching the input stage");
+	return 0;
+}
+
+/* A staged spare's job: its input goes in through the stage, which is then closed. */
+static int fill_stage(struct cvb_job *j)
+{
+	int rc = 0;
+	if (j->spec.input_name)
+		rc = name_input(j);
+	if (rc == 0 && j->stage_fd >= 0 && j->input_fd >= 0 && j->spec.input_name)
+		rc = copy_input(j, j->stage_fd);
+	if (j->stage_fd >= 0)
+		close(j->stage_fd);
+	j->stage_fd = -1;
+	return rc;
 }
 
 /* NETWORK_FULL: what name resolution and TLS need; nothing else of /etc. */
@@ -550,7 +608,8 @@ static int setup_mounts(struct cvb_job *j)
 	int rc = populate_root(j, conv_dir_fd);
 	if (conv_dir_fd >= 0)
 		close(conv_dir_fd);
-	if (rc < 0 || mount_writable(j) < 0 || pivot_into_base(j) < 0)
+	if (rc < 0 || mount_writable(j) < 0 || (j->staged && stage_input(j) < 0) ||
+	    pivot_into_base(j) < 0)
 		return -1;
 	const char *name = slash ? slash + 1 : j->spec.converter_path;
 	snprintf(j->converter_buf, sizeof(j->converter_buf), "/converter/%s", name ? name : "");
@@ -700,15 +759,35 @@ static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
 	return 0;
 }
 
+/*
+ * A spare child goes as far as the runner's policy allows before its job is
+ * known: the mount view with a staged input folder, capabilities dropped,
+ * Landlock and seccomp in place. What is left for the job is copying its
+ * input in, its descriptors and its limits; no privilege is needed for
+ * those, and none is left.
+ */
+static int arm_spare(struct cvb_runner *r, struct cvb_job *j)
+{
+	j->staged = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) != 0;
+	if (setup_mounts(j) < 0 || drop_caps(j) < 0)
+		return -1;
+	/* set again: the change of uid cleared it. No job outlives its zygote. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return fail(j, "runner", "PR_SET_PDEATHSIG");
+	if (apply_landlock(r, j) < 0 || apply_seccomp(r, j) < 0)
+		return -1;
+	j->armed = true;
+	return 0;
+}
+
 int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 {
 	if (setup_signals(j) < 0 || wait_for_parent(j, sync_fd) < 0)
 		return -1;
 	if (!j->spec.trusted && become_job_user(j) < 0)
 		return -1;
-	/* a spare builds the mount view from the runner's policy before its job is known */
-	if (!j->spec.trusted && r->spare_view && setup_mounts(j) < 0)
-		return -1;
+	if (!j->spec.trusted && r->spare_view)
+		return arm_spare(r, j);
 	/* set again: a change of uid clears it. No job outlives its zygote. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return fail(j, "runner", "PR_SET_PDEATHSIG");
@@ -721,6 +800,8 @@ int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)
 		trusted_views(j);
 		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
 	}
+	if (j->armed)
+		return fill_stage(j) < 0 || setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
 	if ((!j->view_ready && setup_mounts(j) < 0) || mount_input(j) < 0 || setup_fds(j) < 0 ||
 	    setup_rlimits(j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
 	    apply_seccomp(r, j) < 0)

@@ -724,6 +724,29 @@ void cvb_pyhost_after_fork_child(void)
 	reseed_random();
 }
 
+int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
+			     size_t *code_len)
+{
+	*code = NULL;
+	*code_len = 0;
+	PyObject *blob =
+	    r->code ? PyBytes_FromStringAndSize((const char *)r->code, (Py_ssize_t)r->code_len)
+		    : Py_NewRef(Py_None);
+	PyObject *res =
+	    blob ? PyObject_CallMethod(r->py->glue, "compile_ahead", "sO", path, blob) : NULL;
+	Py_XDECREF(blob);
+	char *data;
+	Py_ssize_t len;
+	if (res && PyBytes_Check(res) && PyBytes_AsStringAndSize(res, &data, &len) == 0 &&
+	    (*code = malloc((size_t)len)) != NULL) {
+		memcpy(*code, data, (size_t)len);
+		*code_len = (size_t)len;
+	}
+	Py_XDECREF(res);
+	PyErr_Clear(); /* a converter that does not compile fails in its job, with the error */
+	return *code ? 0 : -1;
+}
+
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
 static bool purge_wanted(const struct cvb_pyhost *py, const char *name)
 {

@@ -20,6 +20,18 @@
  * converter (pyhost.c) and speaks only on its own channel. No converter code
  * ever runs in the runner's main process, which is therefore a zygote: the
  * cold path is simply a runner that gets one job.
+ *
+ * The fast path. A zygote rehearses convbox's own job (never the converter)
+ * until CPython has specialised what every job runs, then learns which of
+ * its pages a job writes (hotset.c). It keeps one spare child per job slot,
+ * plus one, forked ahead. A spare copies those pages, builds the mount view
+ * with an input folder staged read-only, drops every capability, applies
+ * Landlock and seccomp, and makes the converter a code object, all before
+ * its job is known; the first spare compiles, later ones load the code
+ * object it marshalled (CODE frame; the zygote only stores the bytes). When
+ * the job arrives the spare copies the input in through the stage's last
+ * writable descriptor, closes it, sets the job's descriptors and limits,
+ * and runs the converter: no privilege is left by then, and none is needed.
  */
 #ifndef CONVBOX_RUNNER_H
 #define CONVBOX_RUNNER_H
@@ -87,11 +99,12 @@ struct cvb_runner {
 	bool root;	 /* euid 0 at start: jobs map to the overflow user */
 	uid_t outer_uid; /* uid a job's uid 1000 maps to, in the runner's namespace */
 	gid_t outer_gid;
-	bool network;  /* the runner kept the host network (NETWORK_FULL jobs) */
-	bool preload;  /* import the stdlib converters use before the first job (zygote) */
-	unsigned spares; /* pre-forked children kept ready for the next jobs */
-	bool trusted;  /* the runner's jobs run without confinement */
-	cvb_caps caps; /* the runner's policy, for compiling seccomp ahead of the first job */
+	bool network;	     /* the runner kept the host network (NETWORK_FULL jobs) */
+	bool preload;	     /* import the stdlib converters use before the first job (zygote) */
+	unsigned spares;     /* pre-forked children kept ready for the next jobs */
+	bool trusted;	     /* the runner's jobs run without confinement */
+	bool allow_degraded; /* the runner's jobs may run without a missing layer */
+	cvb_caps caps;	     /* the runner's policy, for compiling seccomp ahead of the first job */
 	unsigned max_procs;
 	unsigned max_output_mb; /* the runner's limits that shape the mount view */
 	unsigned max_files;
@@ -100,6 +113,8 @@ struct cvb_runner {
 	char *converter_path;
 	uint8_t *source;
 	size_t source_len;
+	uint8_t *code; /* the converter's marshalled code object, from a confined spare */
+	size_t code_len;
 	struct cvb_bpf bpf[4]; /* small cache of compiled filters */
 	size_t n_bpf;
 	struct cvb_pyhost *py;
@@ -119,6 +134,9 @@ struct cvb_job {
 	char err[512];
 	const char *err_layer;
 	bool view_ready; /* the mount view is built (a spare does it ahead of its job) */
+	bool staged;	 /* the input folder is staged: a spare copies its job's input in */
+	int stage_fd;	 /* the stage's writable mount until then, else -1 */
+	bool armed;	 /* a spare: every layer is in place before the job is known */
 };
 
 /* zygote.c */
@@ -161,6 +179,14 @@ void cvb_hotset_touch(void);
 
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
+/*
+ * A spare, confined, makes the runner's converter a code object before its
+ * job arrives: from r->code (marshalled by an earlier spare) when there is
+ * one, else by compiling, and then *code is the marshalled result (0).
+ */
+int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
+			     size_t *code_len);
+
 /* Runs the job (converter or validation); never returns. */
 void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));
 

@@ -24,8 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_JOBS   64
-#define MAX_SPARES 8
+#define MAX_JOBS	64
+#define MAX_SPARES	8
+#define MAX_SHARED_CODE (64u << 10) /* larger code objects are compiled by each spare */
 
 struct job_slot {
 	uint64_t id;
@@ -79,14 +80,14 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	json_t *o = json_loads((char *)p, 0, NULL);
 	free(p);
 	json_int_t max_frame = 0;
-	int network = 0, preload = 1, trusted = 0;
+	int network = 0, preload = 1, trusted = 0, allow_degraded = 0;
 	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000, spares = 0;
 	const char *path = NULL;
-	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I}", "max_frame",
-			      &max_frame, "network", &network, "converter_path", &path, "preload",
-			      &preload, "spares", &spares, "trusted", &trusted, "caps", &caps,
-			      "max_procs", &max_procs, "max_output_mb", &max_output_mb, "max_files",
-			      &max_files) < 0) {
+	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I, s?b}",
+			      "max_frame", &max_frame, "network", &network, "converter_path", &path,
+			      "preload", &preload, "spares", &spares, "trusted", &trusted, "caps",
+			      &caps, "max_procs", &max_procs, "max_output_mb", &max_output_mb,
+			      "max_files", &max_files, "allow_degraded", &allow_degraded) < 0) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;
@@ -96,6 +97,7 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	r->preload = preload;
 	r->spares = spares < 0 ? 0 : spares > MAX_SPARES ? MAX_SPARES : (unsigned)spares;
 	r->trusted = trusted;
+	r->allow_degraded = allow_degraded;
 	r->caps = (cvb_caps)caps;
 	r->max_procs = (unsigned)max_procs;
 	r->max_output_mb = (unsigned)max_output_mb;
@@ -257,18 +259,33 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	memset(&j, 0, sizeof(j));
 	j.denials = denials;
 	j.spec.trusted = z->r.trusted;
-	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = -1;
+	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = j.stage_fd = -1;
 	/* the runner's policy, borrowed until the job's own spec replaces it */
 	j.spec.caps = z->r.caps;
 	j.spec.limits.max_output_mb = z->r.max_output_mb;
 	j.spec.limits.max_files = z->r.max_files;
+	j.spec.limits.max_procs = z->r.max_procs;
+	j.spec.allow_degraded = z->r.allow_degraded;
 	j.spec.converter_path = z->r.converter_path;
 	z->r.spare_view = true;
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* no job outlives its zygote */
+	cvb_hotset_touch();		  /* the pages a job writes, copied before it arrives */
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
 		_exit(CVB_JOBEXIT_SETUP);
-	cvb_hotset_touch(); /* the pages a job writes, copied before it arrives */
+	uint8_t *code;
+	size_t code_len;
+	if ((j.armed || z->r.trusted) &&
+	    cvb_pyhost_compile_ahead(&z->r, j.converter_view, &code, &code_len) == 0) {
+		/*
+		 * The zygote hands it to the spares after this one: they skip the
+		 * compiler. Small enough to fit the socket's buffer whole, so this
+		 * never waits for a zygote that already has one.
+		 */
+		if (code_len <= MAX_SHARED_CODE)
+			cvb_frame_write(sock, CVB_FRAME_CODE, 0, code, code_len);
+		free(code);
+	}
 	struct cvb_frame_header h;
 	uint8_t *payload = NULL;
 	int fds[4] = {-1, -1, -1, -1};
@@ -333,7 +350,8 @@ static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const
 	if (z->n_spares == 0 || z->spares[0].trusted != spec->trusted || spec->inline_source ||
 	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0 || spec->caps != z->r.caps ||
 	    spec->limits.max_output_mb != z->r.max_output_mb ||
-	    spec->limits.max_files != z->r.max_files || !spec->converter_path ||
+	    spec->limits.max_files != z->r.max_files || spec->limits.max_procs != z->r.max_procs ||
+	    spec->allow_degraded != z->r.allow_degraded || !spec->converter_path ||
 	    strcmp(spec->converter_path, z->r.converter_path) != 0)
 		return -EAGAIN;
 	while (z->n_spares > 0) {
@@ -378,6 +396,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 {
 	struct cvb_job j;
 	memset(&j, 0, sizeof(j));
+	j.stage_fd = -1;
 	char err[256];
 	if (nfds < 3 || cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0) {
 		close_fds(fds, nfds);
@@ -485,14 +504,36 @@ static int handle_control(struct zygote *z)
 	return rc < 0 ? rc : 1;
 }
 
+/*
+ * The first spare to compile the converter sends its code object, marshalled:
+ * the zygote keeps the bytes as they are (it never reads them) and passes
+ * them on to every later spare, which loads them once confined. A spare that
+ * sends anything else is dropped.
+ */
+static void take_code(struct zygote *z, size_t idx)
+{
+	struct cvb_frame_header h;
+	uint8_t *p = NULL;
+	int rc = cvb_frame_read(z->spares[idx].sock, z->r.max_frame, &h, &p, NULL, NULL);
+	if (rc == CVB_FRAME_OK && h.type == CVB_FRAME_CODE && h.len > 0 && !z->r.code) {
+		z->r.code = p;
+		z->r.code_len = h.len;
+		return;
+	}
+	free(p);
+	drop_spare(z, idx);
+}
+
 static void serve_jobs(struct zygote *z)
 {
 	int running = 1;
 	while (running || z->n_jobs > 0) {
-		struct pollfd pfd[MAX_JOBS + 1];
-		size_t n = 0;
+		struct pollfd pfd[MAX_JOBS + MAX_SPARES + 1];
+		size_t n = 0, n_spares = z->r.code ? 0 : z->n_spares;
 		for (size_t i = 0; i < z->n_jobs; i++)
 			pfd[n++] = (struct pollfd){.fd = z->jobs[i].pidfd, .events = POLLIN};
+		for (size_t i = 0; i < n_spares; i++)
+			pfd[n++] = (struct pollfd){.fd = z->spares[i].sock, .events = POLLIN};
 		if (running)
 			pfd[n++] = (struct pollfd){.fd = z->r.ctl_fd, .events = POLLIN};
 		if (poll(pfd, n, -1) < 0) {
@@ -500,7 +541,11 @@ static void serve_jobs(struct zygote *z)
 				continue;
 			break;
 		}
-		for (size_t i = z->n_jobs; i-- > 0;)
+		size_t n_jobs = z->n_jobs;
+		for (size_t i = n_spares; i-- > 0;)
+			if (pfd[n_jobs + i].revents && !z->r.code)
+				take_code(z, i);
+		for (size_t i = n_jobs; i-- > 0;)
 			if (pfd[i].revents)
 				reap_job(z, i);
 		if (running && pfd[n - 1].revents && handle_control(z) <= 0)
