@@ -109,6 +109,8 @@ struct cvb_runner {
 	unsigned max_output_mb; /* the runner's limits that shape the mount view */
 	unsigned max_files;
 	bool spare_view; /* set in a spare child only: build the view from the above */
+	int view_ns_fd;	 /* the mount namespace with the policy's view at BASE, or -1 */
+	int home_ns_fd;	 /* the zygote's own mount namespace */
 	struct cvb_layers layers;
 	char *converter_path;
 	uint8_t *source;
@@ -153,6 +155,14 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd);
 int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j);
 void cvb_contain_probe(struct cvb_layers *layers);
 int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *err, size_t errlen);
+
+/*
+ * The zygote builds its policy's mount view once, in a mount namespace of
+ * its own, and forks spares from inside it: enter_view_ns(r, true) before
+ * the fork, (r, false) after (contain.c). No-ops without a view.
+ */
+int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen);
+int cvb_contain_enter_view_ns(const struct cvb_runner *r, bool enter);
 int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t errlen);
 
 /* landlock.c */

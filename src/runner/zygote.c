@@ -328,7 +328,13 @@ static void ensure_spares(struct zygote *z)
 		struct forked f;
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return;
-		if (fork_confined(z, z->r.trusted, spare_child, &sv[1], &f) < 0) {
+		/* from inside the view's mount namespace: the spare's starts as a copy of it */
+		if (cvb_contain_enter_view_ns(&z->r, true) < 0)
+			return;
+		int rc = fork_confined(z, z->r.trusted, spare_child, &sv[1], &f);
+		if (cvb_contain_enter_view_ns(&z->r, false) < 0)
+			_exit(1); /* only spares may start from the view; the host restarts us */
+		if (rc < 0) {
 			close(sv[0]);
 			close(sv[1]);
 			return;
@@ -560,6 +566,7 @@ int cvb_runner_main(int ctl_fd)
 	z.r.ctl_fd = ctl_fd;
 	z.r.max_frame = CVB_FRAME_DEFAULT_MAX;
 	z.r.root = geteuid() == 0;
+	z.r.view_ns_fd = z.r.home_ns_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	/* the runner, and with it every job, ends when the host does (even on SIGKILL) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -573,6 +580,9 @@ int cvb_runner_main(int ctl_fd)
 	}
 	if (!z.r.trusted)
 		cvb_seccomp_program(&z.r, z.r.caps, z.r.max_procs, err, sizeof(err));
+	/* spares then start from the view; without it each builds its own */
+	if (!z.r.trusted && z.r.spares > 0)
+		cvb_contain_build_view(&z.r, err, sizeof(err));
 	if (send_ready(&z.r) != CVB_FRAME_OK)
 		return 1;
 	ensure_spares(&z);
