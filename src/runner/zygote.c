@@ -26,7 +26,7 @@
 
 #define MAX_JOBS	64
 #define MAX_SPARES	8
-#define MAX_SHARED_CODE (64u << 10) /* larger code objects are compiled by each spare */
+#define MAX_SHARED_CODE (64u << 10) /* fits a socket buffer: see spare_child */
 
 struct job_slot {
 	uint64_t id;
@@ -279,8 +279,10 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	    cvb_pyhost_compile_ahead(&z->r, j.converter_view, &code, &code_len) == 0) {
 		/*
 		 * The zygote hands it to the spares after this one: they skip the
-		 * compiler. Small enough to fit the socket's buffer whole, so this
-		 * never waits for a zygote that already has one.
+		 * compiler. Once it has one it reads no more, so only what fits a
+		 * socket buffer is sent: a spare stuck in this write could not read
+		 * a large JOB frame, and the zygote would wait on it for ever. A
+		 * larger code object is compiled by each spare.
 		 */
 		if (code_len <= MAX_SHARED_CODE)
 			cvb_frame_write(sock, CVB_FRAME_CODE, 0, code, code_len);

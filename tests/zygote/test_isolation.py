@@ -76,6 +76,49 @@ class Isolation(unittest.TestCase):
         self.check("--cold")
 
 
+class CodeSharing(unittest.TestCase):
+    """Spares hand each other the converter's code object; whatever its size
+    or state, every file converts (a large one is compiled by each spare, one
+    that does not compile fails in its own job with the error)."""
+
+    def convert(self, source, n=5, *extra):
+        with tempfile.TemporaryDirectory() as tmp:
+            conv = pathlib.Path(tmp) / "conv.py"
+            conv.write_text(source)
+            inputs = []
+            for i in range(n):
+                p = pathlib.Path(tmp) / ("f%d.csv" % i)
+                p.write_text("x,%d\n" % i)
+                inputs.append(str(p))
+            cmd = [CONVBOX, "run", str(conv)] + inputs + ["--skip-validation"] + list(extra)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            return [json.loads(l) for l in proc.stdout.splitlines()]
+
+    def test_large_code_object(self):
+        # About 400 KiB of marshalled constants, more than a socket buffer holds.
+        # The first job is slow, so spares forked meanwhile have compiled and
+        # are idle when the zygote already has a code object: none may block.
+        body = "\n".join("TABLE_%d = %r" % (i, "v" * 4000 + str(i)) for i in range(100))
+        source = body + """
+import time
+class Big:
+    def convert_file(self, file_path, args):
+        text = file_path.read_text()
+        if text == "x,0\\n":
+            time.sleep(1)
+        return {"status": "Success", "report": {"tables": len(TABLE_99), "in": text}}
+"""
+        lines = self.convert(source, 5, "--jobs", "1", "--timeout", "20")
+        self.assertEqual([l["outcome"] for l in lines], ["completed"] * 5, lines)
+        self.assertEqual([l["report"]["in"] for l in lines], ["x,%d\n" % i for i in range(5)])
+
+    def test_syntax_error_is_the_jobs_error(self):
+        lines = self.convert("class Broken:\n    def convert_file(self, p, a)\n        pass\n", 3,
+                             "--jobs", "2")
+        self.assertEqual([l["outcome"] for l in lines], ["converter_error"] * 3, lines)
+        self.assertEqual({l["error"]["type"] for l in lines}, {"SyntaxError"})
+
+
 def runner_children(parent):
     """convbox-runner processes whose parent is `parent` (the zygote of that convbox)."""
     found = []
