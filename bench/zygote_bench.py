@@ -8,14 +8,18 @@ four ways, side by side in one run.
 
 Latency per conversion comes from a sequential run (--jobs 1): the gap
 between consecutive result lines. Throughput comes from a run with --jobs
-set to the number of CPUs. Memory: each job's peak RSS (from the result)
-and the zygote's RSS and PSS, sampled while it runs.
+set to the number of CPUs: files per second over the whole run, start-up
+included, and in steady state (first result to last). CPU per file is the
+CPU time of every process of the run (host, zygote, jobs, their exits)
+divided by the files. Memory: each job's peak RSS (from the result) and the
+zygote's RSS and PSS, sampled while it runs.
 
 usage: python3.11 -I bench/zygote_bench.py [--files N] [--convbox PATH]
 """
 import argparse
 import json
 import os
+import resource
 import pathlib
 import statistics
 import subprocess
@@ -41,6 +45,11 @@ def make_inputs(folder, n):
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run_plain(files):
@@ -83,6 +92,7 @@ class RunnerSampler(threading.Thread):
 
 def run_convbox(convbox, files, extra, jobs):
     cmd = [convbox, "run", str(SAFE_CSV)] + files + ["--jobs", str(jobs)] + extra
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     sampler = RunnerSampler(proc.pid)
@@ -97,13 +107,16 @@ def run_convbox(convbox, files, extra, jobs):
     total = time.perf_counter() - t0
     sampler.stop = True
     lat = [b - a for a, b in zip(stamps, stamps[1:])]
+    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     return {"lat": lat, "total": total, "ok": ok, "rss": rss, "runner_rss": sampler.rss,
-            "runner_pss": sampler.pss}
+            "runner_pss": sampler.pss, "startup": stamps[0] - t0 if stamps else 0.0,
+            "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, len(files))}
 
 
-def row(name, lat, total, n):
-    print("%-34s %9.2f %9.2f %11.1f" % (name, statistics.median(lat) * 1e3, pct(lat, 0.9) * 1e3,
-                                         n / total))
+def row(name, lat, total, n, par=None):
+    steady = "%9.1f %9.2f" % (par["steady"], par["cpu_ms"]) if par else "%9s %9s" % ("-", "-")
+    print("%-34s %9.2f %9.2f %9.1f %s" % (name, statistics.median(lat) * 1e3,
+                                          pct(lat, 0.9) * 1e3, n / total, steady))
 
 
 def main():
@@ -128,16 +141,20 @@ def main():
         d_par = run_convbox(args.convbox, files, ["--trusted"], cpus)
     for r, n in ((b_par, len(few)), (c_par, len(files)), (d_par, len(files))):
         assert r["ok"] == n, "a conversion failed: %d of %d succeeded" % (r["ok"], n)
-    print("\n%-34s %9s %9s %11s" % ("path", "median ms", "p90 ms", "files/s"))
+    print("\n%-34s %9s %9s %9s %9s %9s" % ("path", "median ms", "p90 ms", "files/s",
+                                            "steady/s", "CPU ms"))
     row("(a) python3.11 per file, no sandbox", a_lat, a_total, len(few))
-    row("(b) convbox --cold (isolated)", b_seq["lat"], b_par["total"], len(few))
-    row("(c) convbox zygote (isolated)", c_seq["lat"], c_par["total"], len(files))
-    row("(d) convbox --trusted (zygote)", d_seq["lat"], d_par["total"], len(files))
+    row("(b) convbox --cold (isolated)", b_seq["lat"], b_par["total"], len(few), b_par)
+    row("(c) convbox zygote (isolated)", c_seq["lat"], c_par["total"], len(files), c_par)
+    row("(d) convbox --trusted (zygote)", d_seq["lat"], d_par["total"], len(files), d_par)
+    print("(files/s: the whole run, start-up included; steady/s: first result to last;"
+          " CPU ms: every process of the run, per file)")
     a_med, c_med, d_med = (statistics.median(x) for x in (a_lat, c_seq["lat"], d_seq["lat"]))
     print("\nratio a/c (median latency): %.1f   (goal: >= 15)" % (a_med / c_med))
     print("ratio c/d (isolation cost):  %.2f" % (c_med / d_med))
-    print("zygote throughput: %.0f files/s with full isolation on %d CPUs (goal: >= 500)" %
-          (len(files) / c_par["total"], cpus))
+    print("zygote throughput: %.0f files/s with full isolation on %d CPUs, %.0f in steady state,"
+          " start-up %.0f ms (goal: >= 500)" % (len(files) / c_par["total"], cpus, c_par["steady"],
+                                                c_par["startup"] * 1e3))
     print("\nper-job peak RSS (median): %d kB isolated, %d kB trusted" %
           (statistics.median(c_par["rss"]), statistics.median(d_par["rss"])))
     print("zygote: RSS %d kB, PSS %d kB (sampled while converting)" %
