@@ -33,6 +33,7 @@
 #define PM_EXCLUSIVE (1ULL << 56)
 #define PM_PRESENT   (1ULL << 63)
 #define MAX_RANGES   4096
+#define MAX_SCANNED  (1ul << 30) /* bytes of one mapping */
 
 struct range {
 	uintptr_t start, end;
@@ -95,9 +96,13 @@ static int scan_self(void)
 	while (fgets(line, sizeof(line), maps)) {
 		unsigned long start, end;
 		char perms[5];
-		/* private writable mappings (the stack, which moves, aside) */
+		/*
+		 * Private writable mappings: the stack (which moves) aside, and
+		 * reservations far larger than any heap (a sanitizer's shadow).
+		 */
 		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 && perms[0] == 'r' &&
-		    perms[1] == 'w' && perms[3] == 'p' && !strstr(line, "[stack]"))
+		    perms[1] == 'w' && perms[3] == 'p' && !strstr(line, "[stack]") &&
+		    end - start <= MAX_SCANNED)
 			scan_mapping(pagemap, start, end, psize);
 	}
 	fclose(maps);
