@@ -374,7 +374,7 @@ static int mount_tmpfs(struct cvb_job *j, const char *dst, unsigned long long by
 		       unsigned inodes)
 {
 	char target[512], opts[128];
-	snprintf(target, sizeof(target), BASE "/%s", dst);
+	snprintf(target, sizeof(target), "%s/%s", j->view_root, dst);
 	snprintf(opts, sizeof(opts), "size=%llu,nr_inodes=%u,mode=0700", bytes, inodes);
 	if (access(target, F_OK) < 0 && mkdir(target, 0755) < 0)
 		return fail(j, "mount", "creating %s", dst);
@@ -477,7 +477,8 @@ static int mount_input(struct cvb_job *j)
  */
 static int stage_input(struct cvb_job *j)
 {
-	const char *input = BASE "/input";
+	char input[512];
+	snprintf(input, sizeof(input), "%s/input", j->view_root);
 	if (mount("tmpfs", input, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "nr_inodes=8,mode=0755") < 0)
 		return fail(j, "mount", "tmpfs for the input");
@@ -621,18 +622,17 @@ static void set_views(struct cvb_job *j, const char *converter_name)
 }
 
 /*
- * The runner's view, built once by the zygote (cvb_contain_build_view), is
- * in this namespace too: bind it onto itself (a mount of our own, which
- * pivot_root accepts), add the job's own writable folders and input stage,
- * and make it the root.
+ * A spare forked inside the zygote's view namespace: the view is already its
+ * root (every mount of it locked read-only by the copy into the spare's user
+ * namespace, nothing of the host's tree left). It adds its job's writable
+ * folders and input stage, and that is all.
  */
 static int enter_built_view(struct cvb_job *j)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail(j, "mount", "making mounts private");
-	if (mount(BASE, BASE, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return fail(j, "mount", "binding the runner's view");
-	if (mount_writable(j) < 0 || (j->staged && stage_input(j) < 0) || pivot_into_base(j) < 0)
+	j->view_root = "";
+	if (chdir("/") < 0)
+		return fail(j, "mount", "entering the runner's view");
+	if (mount_writable(j) < 0 || (j->staged && stage_input(j) < 0))
 		return -1;
 	set_views(j, converter_name(j));
 	return 0;
@@ -643,6 +643,7 @@ static int setup_mounts(struct cvb_runner *r, struct cvb_job *j)
 	/* a spare forked inside the zygote's view; other jobs build their own */
 	if (r->view_ns_fd >= 0 && r->spare_view)
 		return enter_built_view(j);
+	j->view_root = BASE;
 	int conv_dir_fd = open_converter_dir(j);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(j, "mount", "making mounts private");
@@ -662,11 +663,11 @@ static int setup_mounts(struct cvb_runner *r, struct cvb_job *j)
 /*
  * A zygote with spares builds the part of the mount view that its policy
  * fixes (the read-only root, /usr, devices, /etc files, the converter's
- * folder, empty mountpoints) once, at BASE in a mount namespace of its own,
- * and stays in its original one. Spares are forked from inside the view's
- * namespace, so theirs starts as a copy of it and a spare only adds its
- * job's writable folders and input stage: a few mounts instead of two dozen.
- * Other jobs are forked from the original namespace and build their own.
+ * folder, empty mountpoints) once, as the root of a mount namespace of its
+ * own, and stays in its original one. Spares are forked from inside the
+ * view's namespace, so theirs is a copy of the view and nothing else: a
+ * spare only adds its job's writable folders and input stage. Other jobs
+ * are forked from the original namespace and build their view themselves.
  * On any failure there is no view and spares build their own too.
  */
 int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen)
@@ -676,6 +677,7 @@ int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen)
 	j.spec.caps = r->caps;
 	j.spec.converter_path = r->converter_path;
 	j.stage_fd = -1;
+	j.view_root = BASE;
 	/* a namespace of our own to come back to (not the host's when we are not root) */
 	if (!r->root && unshare(CLONE_NEWNS) < 0) {
 		snprintf(err, errlen, "a mount namespace for the runner: %s", strerror(errno));
@@ -686,8 +688,9 @@ int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen)
 		snprintf(err, errlen, "a mount namespace for the view: %s", strerror(errno));
 		return -1;
 	}
+	r->view_ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	int conv_dir_fd = open_converter_dir(&j);
-	int rc = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	int rc = r->view_ns_fd < 0 ? -1 : mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	if (rc == 0)
 		rc = mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			   "size=1m,nr_inodes=128,mode=0755");
@@ -700,12 +703,7 @@ int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen)
 	if (rc == 0 && (r->caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)))
 		rc = mkdir(BASE "/tmp", 0755);
 	if (rc == 0)
-		rc = mount(NULL, BASE, NULL,
-			   MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-	if (rc == 0) {
-		r->view_ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-		rc = r->view_ns_fd < 0 ? -1 : 0;
-	}
+		rc = pivot_into_base(&j);
 	if (rc < 0)
 		snprintf(err, errlen, "building the runner's view: %s",
 			 j.err[0] ? j.err : strerror(errno));

@@ -135,10 +135,11 @@ struct cvb_job {
 	char converter_buf[4096];
 	char err[512];
 	const char *err_layer;
-	bool view_ready; /* the mount view is built (a spare does it ahead of its job) */
-	bool staged;	 /* the input folder is staged: a spare copies its job's input in */
-	int stage_fd;	 /* the stage's writable mount until then, else -1 */
-	bool armed;	 /* a spare: every layer is in place before the job is known */
+	bool view_ready;       /* the mount view is built (a spare does it ahead of its job) */
+	bool staged;	       /* the input folder is staged: a spare copies its job's input in */
+	int stage_fd;	       /* the stage's writable mount until then, else -1 */
+	const char *view_root; /* where the view is being assembled: BASE, or "" (already root) */
+	bool armed;	       /* a spare: every layer is in place before the job is known */
 };
 
 /* zygote.c */

@@ -169,7 +169,8 @@ typedef void (*child_fn)(struct zygote *z, void *arg, int sync_fd, struct cvb_de
  * Fork a child into the job namespaces and write its id maps; the child
  * waits on the sync pipe until they are written, then runs fn.
  */
-static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg, struct forked *f)
+static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn fn, void *arg,
+			 struct forked *f)
 {
 	int sync[2];
 	f->pidfd = -1;
@@ -182,6 +183,9 @@ static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg,
 		return -errno;
 	}
 	unsigned long flags = job_clone_flags(trusted);
+	/* a spare starts from the view: cloned inside its namespace */
+	if (in_view && cvb_contain_enter_view_ns(&z->r, true) < 0)
+		in_view = false;
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
 		close(sync[1]);
@@ -189,6 +193,8 @@ static int fork_confined(struct zygote *z, bool trusted, child_fn fn, void *arg,
 		_exit(CVB_JOBEXIT_SETUP);
 	}
 	int saved = errno;
+	if (in_view && cvb_contain_enter_view_ns(&z->r, false) < 0)
+		_exit(1); /* only spares may start from the view; the host restarts us */
 	close(sync[0]);
 	if (f->pid < 0) {
 		close(sync[1]);
@@ -230,7 +236,7 @@ static int spawn_job(struct zygote *z, struct cvb_job *j)
 		return -EAGAIN;
 	int rc = precompile(z, &j->spec);
 	if (rc == 0)
-		rc = fork_confined(z, j->spec.trusted, job_child, j, &f);
+		rc = fork_confined(z, j->spec.trusted, false, job_child, j, &f);
 	return rc < 0 ? rc : register_job(z, j->spec.job_id, &f);
 }
 
@@ -330,13 +336,7 @@ static void ensure_spares(struct zygote *z)
 		struct forked f;
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return;
-		/* from inside the view's mount namespace: the spare's starts as a copy of it */
-		if (cvb_contain_enter_view_ns(&z->r, true) < 0)
-			return;
-		int rc = fork_confined(z, z->r.trusted, spare_child, &sv[1], &f);
-		if (cvb_contain_enter_view_ns(&z->r, false) < 0)
-			_exit(1); /* only spares may start from the view; the host restarts us */
-		if (rc < 0) {
+		if (fork_confined(z, z->r.trusted, true, spare_child, &sv[1], &f) < 0) {
 			close(sv[0]);
 			close(sv[1]);
 			return;
