@@ -32,7 +32,7 @@
  * writing (and copying) it.
  */
 #ifndef CVB_REHEARSAL_ROUNDS
-#define CVB_REHEARSAL_ROUNDS 64
+#define CVB_REHEARSAL_ROUNDS 16
 #endif
 
 /* What the audit hook enforces; armed once, right before converter code runs. */
