@@ -11,6 +11,10 @@
  *   7. Landlock        filesystem rights, TCP ports, abstract sockets, signals
  *   8. seccomp         syscall allowlist (raw BPF compiled once per policy)
  *   9. audit hook      armed by pyhost.c right before converter code runs
+ *
+ * A spare child of the zygote applies 1-3 and 6-8 before its job is known
+ * (in the view the zygote built once, with the input folder staged), and 4
+ * and 5 when the job arrives: neither needs a privilege, and none is left.
  */
 #include "runner/runner.h"
 
