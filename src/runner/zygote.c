@@ -37,15 +37,14 @@ struct job_slot {
 };
 
 /*
- * A pre-forked child, already in its namespaces with its id maps written and
- * its interpreter warmed, waiting on `sock` for the next JOB frame: the fork
- * and the first copy-on-write faults are off the job's clock.
+ * A pre-forked child of the runner's policy, confined as far as that policy
+ * allows (see spare_child), waiting on `sock` for its JOB frame: the fork,
+ * the mounts, the layers and the copied pages are off the job's clock.
  */
 struct spare {
-	pid_t pid; /* 0: none */
+	pid_t pid;
 	int pidfd;
 	int sock;
-	bool trusted;
 	struct cvb_denial_page *denials;
 };
 
@@ -343,11 +342,8 @@ static void ensure_spares(struct zygote *z)
 			return;
 		}
 		close(sv[1]);
-		z->spares[z->n_spares++] = (struct spare){.pid = f.pid,
-							  .pidfd = f.pidfd,
-							  .sock = sv[0],
-							  .trusted = z->r.trusted,
-							  .denials = f.denials};
+		z->spares[z->n_spares++] = (struct spare){
+		    .pid = f.pid, .pidfd = f.pidfd, .sock = sv[0], .denials = f.denials};
 	}
 }
 
@@ -356,7 +352,7 @@ static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const
 			 size_t len, int *fds, size_t nfds)
 {
 	/* a spare's mount view was built from the runner's policy: it must be the job's */
-	if (z->n_spares == 0 || z->spares[0].trusted != spec->trusted || spec->inline_source ||
+	if (z->n_spares == 0 || spec->trusted != z->r.trusted || spec->inline_source ||
 	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0 || spec->caps != z->r.caps ||
 	    spec->limits.max_output_mb != z->r.max_output_mb ||
 	    spec->limits.max_files != z->r.max_files || spec->limits.max_procs != z->r.max_procs ||
