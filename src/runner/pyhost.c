@@ -554,12 +554,12 @@ static const char *const preload[] = {"json",
 
 static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 {
+	if (py->runner->preload) /* a zygote: its heap is forked for every job */
+		cvb_arena_install();
 	/*
 	 * UTF-8 mode: file names, open() and the standard streams are UTF-8
 	 * whatever the (empty) environment's locale says.
 	 */
-	if (py->runner->preload) /* a zygote: its heap is forked for every job */
-		cvb_arena_install();
 	PyPreConfig pre;
 	PyPreConfig_InitIsolatedConfig(&pre);
 	pre.utf8_mode = 1;
