@@ -644,8 +644,8 @@ static int enter_built_view(struct cvb_job *j)
 
 static int setup_mounts(struct cvb_runner *r, struct cvb_job *j)
 {
-	/* a spare forked inside the zygote's view; other jobs build their own */
-	if (r->view_ns_fd >= 0 && r->spare_view)
+	/* a spare cloned inside the zygote's view; other jobs build their own */
+	if (r->in_view && r->spare_view)
 		return enter_built_view(j);
 	j->view_root = BASE;
 	int conv_dir_fd = open_converter_dir(j);

@@ -111,6 +111,7 @@ struct cvb_runner {
 	bool spare_view; /* set in a spare child only: build the view from the above */
 	int view_ns_fd;	 /* the mount namespace with the policy's view at BASE, or -1 */
 	int home_ns_fd;	 /* the zygote's own mount namespace */
+	bool in_view;	 /* in a child: it was cloned inside the view's namespace */
 	struct cvb_layers layers;
 	char *converter_path;
 	uint8_t *source;

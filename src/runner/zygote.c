@@ -183,9 +183,9 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 		return -errno;
 	}
 	unsigned long flags = job_clone_flags(trusted);
-	/* a spare starts from the view: cloned inside its namespace */
-	if (in_view && cvb_contain_enter_view_ns(&z->r, true) < 0)
-		in_view = false;
+	/* a spare starts from the view: cloned inside its namespace (and told so) */
+	z->r.in_view =
+	    in_view && z->r.view_ns_fd >= 0 && cvb_contain_enter_view_ns(&z->r, true) == 0;
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
 		close(sync[1]);
@@ -193,8 +193,9 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 		_exit(CVB_JOBEXIT_SETUP);
 	}
 	int saved = errno;
-	if (in_view && cvb_contain_enter_view_ns(&z->r, false) < 0)
+	if (z->r.in_view && cvb_contain_enter_view_ns(&z->r, false) < 0)
 		_exit(1); /* only spares may start from the view; the host restarts us */
+	z->r.in_view = false;
 	close(sync[0]);
 	if (f->pid < 0) {
 		close(sync[1]);
