@@ -138,7 +138,9 @@ def compile_ahead(path, blob):
 
 
 def _code_for(bridge, path):
-    if bridge is _convbox and _compiled is not None and _compiled[0] == path:
+    if bridge is not _convbox:
+        return bridge.code(path)
+    if _compiled is not None and _compiled[0] == path:
         return _compiled[1]
     return compile(bridge.source(), path, "exec", dont_inherit=True)
 
@@ -340,6 +342,9 @@ class RehearsalConverter:
 """
 
 
+_rehearsal_code = None  # the rehearsal converter, marshalled once
+
+
 class _Rehearsal:
     """The bridge of a rehearsal job: convbox's own converter, run by the
     zygote before any job, so the interpreter's caches and specialised
@@ -355,8 +360,13 @@ class _Rehearsal:
         return (None, '{"part_number": "PN-1"}', input_path, output_view, temp_view,
                 "/converter/convbox_rehearsal.py")
 
-    def source(self):
-        return _REHEARSAL_SOURCE
+    def code(self, path):
+        """As a spare's job gets its converter: loaded from marshalled bytes."""
+        global _rehearsal_code
+        if _rehearsal_code is None:
+            _rehearsal_code = marshal.dumps(compile(_REHEARSAL_SOURCE, path, "exec",
+                                                    dont_inherit=True))
+        return marshal.loads(_rehearsal_code)
 
     def arm(self):
         pass
