@@ -7,6 +7,8 @@ converter does to this module's state can only change its own result, which
 the host validates like any other hostile input.
 """
 
+import dataclasses
+import datetime
 import enum
 import io
 import json
@@ -202,18 +204,17 @@ def _status(value):
 
 def _plain(value):
     """Report objects: dicts and lists as they are, dataclasses and to_dict() as dicts."""
+    if type(value) in (dict, list):
+        return value
     if hasattr(value, "to_dict") and callable(value.to_dict):
         return value.to_dict()
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
 
 
 def _dumps(value):
-    return json.dumps(_plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                      default=_json_default).encode("utf-8")
+    return _ENCODER.encode(_plain(value)).encode("utf-8")
 
 
 def _json_default(obj):
@@ -221,14 +222,17 @@ def _json_default(obj):
         return obj.value
     if isinstance(obj, pathlib.PurePath):
         return str(obj)
-    import datetime
-
     if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
         return obj.isoformat()
     plain = _plain(obj)
     if plain is not obj:
         return plain
     raise TypeError("object of type %s is not JSON serialisable" % type(obj).__name__)
+
+
+# json.dumps(value, **these) builds this encoder for every call; one serves every report
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                            default=_json_default)
 
 
 def _send_result(bridge, result):
