@@ -750,9 +750,10 @@ int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **c
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
 static bool purge_wanted(const struct cvb_pyhost *py, const char *name)
 {
-	return !cvb_caps_lift(py->hook.caps, name) &&
-	       (module_matches(name, py->hook.blocked) ||
-		(native_module(name) && !module_matches(name, py->hook.native_allowed)));
+	/* the lift last: most modules are neither blocked nor native */
+	return (module_matches(name, py->hook.blocked) ||
+		(native_module(name) && !module_matches(name, py->hook.native_allowed))) &&
+	       !cvb_caps_lift(py->hook.caps, name);
 }
 
 /*
