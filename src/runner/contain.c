@@ -99,15 +99,21 @@ void cvb_job_fail(struct cvb_job *j, const char *outcome)
 	_exit(CVB_JOBEXIT_SETUP);
 }
 
-static int write_file(const char *path, const char *text)
+/* Write text to path, relative to dir_fd (AT_FDCWD: the working directory). */
+static int write_file_at(int dir_fd, const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(dir_fd, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ssize_t n = write(fd, text, strlen(text));
 	int e = errno;
 	close(fd);
 	return n == (ssize_t)strlen(text) ? 0 : -e;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	return write_file_at(AT_FDCWD, path, text);
 }
 
 /* ---- runner-wide setup (zygote) ---------------------------------------- */
@@ -182,16 +188,17 @@ void cvb_contain_probe(struct cvb_layers *layers)
 int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t errlen)
 {
 	char path[64], map[64];
-	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-	int rc = write_file(path, "deny");
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC); /* one lookup of the pid */
+	int rc = dir < 0 ? -errno : write_file_at(dir, "setgroups", "deny");
 	snprintf(map, sizeof(map), "%d %u 1", JOB_UID, (unsigned)r->outer_uid);
 	if (rc == 0)
-		rc = write_file(path, map);
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+		rc = write_file_at(dir, "uid_map", map);
 	snprintf(map, sizeof(map), "%d %u 1", JOB_GID, (unsigned)r->outer_gid);
 	if (rc == 0)
-		rc = write_file(path, map);
+		rc = write_file_at(dir, "gid_map", map);
+	if (dir >= 0)
+		close(dir);
 	if (rc < 0)
 		snprintf(err, errlen, "writing the job's id maps: %s", strerror(-rc));
 	return rc;
