@@ -7,9 +7,10 @@
  * typical job writes is learned once: the zygote forks a plain child that
  * runs one round of convbox's own rehearsal job and reports the pages it
  * then maps alone (/proc/self/pagemap: present and exclusive), which are the
- * ones it copied or created. A spare child writes to exactly those pages
- * ahead of its job, in a few system calls and without running any Python,
- * so the job finds them copied.
+ * ones it copied or created. A spare child has exactly those pages copied
+ * ahead of its job (MADV_POPULATE_WRITE over all ranges in one
+ * process_madvise() call), without running any Python, so the job finds
+ * them copied.
  *
  * If learning fails, or the kernel lacks MADV_POPULATE_WRITE (before 5.14),
  * nothing is touched ahead and the job takes its own faults.
