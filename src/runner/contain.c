@@ -649,22 +649,31 @@ static int enter_built_view(struct cvb_job *j)
 	return 0;
 }
 
+/* The read-only part of the view, assembled at BASE: the root tmpfs and what populate_root binds.
+ */
+static int assemble_root(struct cvb_job *j)
+{
+	int conv_dir_fd = open_converter_dir(j);
+	int rc = 0;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		rc = fail(j, "mount", "making mounts private");
+	else if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		       "size=1m,nr_inodes=128,mode=0755") < 0)
+		rc = fail(j, "mount", "tmpfs for the new root");
+	else
+		rc = populate_root(j, conv_dir_fd);
+	if (conv_dir_fd >= 0)
+		close(conv_dir_fd);
+	return rc;
+}
+
 static int setup_mounts(struct cvb_runner *r, struct cvb_job *j)
 {
 	/* a spare cloned inside the zygote's view; other jobs build their own */
 	if (r->in_view && r->spare_view)
 		return enter_built_view(j);
 	j->view_root = BASE;
-	int conv_dir_fd = open_converter_dir(j);
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail(j, "mount", "making mounts private");
-	if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=1m,nr_inodes=128,mode=0755") < 0)
-		return fail(j, "mount", "tmpfs for the new root");
-	int rc = populate_root(j, conv_dir_fd);
-	if (conv_dir_fd >= 0)
-		close(conv_dir_fd);
-	if (rc < 0 || mount_writable(j) < 0 || (j->staged && stage_input(j) < 0) ||
+	if (assemble_root(j) < 0 || mount_writable(j) < 0 || (j->staged && stage_input(j) < 0) ||
 	    pivot_into_base(j) < 0)
 		return -1;
 	set_views(j, converter_name(j));
@@ -700,15 +709,7 @@ int cvb_contain_build_view(struct cvb_runner *r, char *err, size_t errlen)
 		return -1;
 	}
 	r->view_ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	int conv_dir_fd = open_converter_dir(&j);
-	int rc = r->view_ns_fd < 0 ? -1 : mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-	if (rc == 0)
-		rc = mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			   "size=1m,nr_inodes=128,mode=0755");
-	if (rc == 0)
-		rc = populate_root(&j, conv_dir_fd);
-	if (conv_dir_fd >= 0)
-		close(conv_dir_fd);
+	int rc = r->view_ns_fd < 0 ? -1 : assemble_root(&j);
 	if (rc == 0 && (r->caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT)))
 		rc = mkdir(BASE "/output", 0755);
 	if (rc == 0 && (r->caps & CVB_CAP_BIT(CVB_CAP_FILE_TEMP)))
