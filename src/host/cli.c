@@ -264,13 +264,8 @@ static void run_help(void)
 	    "  usage {wall_ms, cpu_ms, max_rss_kb}, input\n\n"
 	    "Inside the sandbox the converter reads /input/<name>, writes to $CONVBOX_OUTPUT_DIR\n"
 	    "(/output), and gets a private /tmp only with FILE_TEMP.\n\noptions:\n");
-	for (size_t i = 0; i < N_RUN_OPTS; i++) {
-		char left[40];
-		snprintf(left, sizeof(left), "%s%s%s", run_opts[i].name,
-			 run_opts[i].metavar ? " " : "",
-			 run_opts[i].metavar ? run_opts[i].metavar : "");
-		printf("  %-24s %s\n", left, run_opts[i].help);
-	}
+	for (size_t i = 0; i < N_RUN_OPTS; i++)
+		cvb_print_option(run_opts[i].name, run_opts[i].metavar, run_opts[i].help, 24);
 	printf("\ncapabilities (--cap):\n");
 	for (int c = 0; c < CVB_CAP_COUNT; c++)
 		printf("  %-14s %s%s\n", cvb_cap_name(c), cvb_cap_help(c),
@@ -333,6 +328,13 @@ static int load_config(struct run_cli *c)
 	if (rc < 0)
 		snprintf(c->err, sizeof(c->err), "%s", e.msg);
 	return rc;
+}
+
+void cvb_print_option(const char *name, const char *metavar, const char *help, int width)
+{
+	char left[64];
+	snprintf(left, sizeof(left), "%s%s%s", name, metavar ? " " : "", metavar ? metavar : "");
+	printf("  %-*s %s\n", width, left, help);
 }
 
 unsigned char *cvb_read_file(const char *path, size_t max, size_t *len)

@@ -877,13 +877,8 @@ static void serve_help(void)
 	       "<id>.queued, then moves the file to Done (or Error, with <name>.error.json).\n"
 	       "Logs go to stderr, one line per event. SIGTERM stops (exit 0), SIGHUP reloads.\n\n"
 	       "options:\n");
-	for (size_t i = 0; i < N_SERVE_OPTS; i++) {
-		char left[40];
-		snprintf(left, sizeof(left), "%s%s%s", serve_opts[i].name,
-			 serve_opts[i].metavar ? " " : "",
-			 serve_opts[i].metavar ? serve_opts[i].metavar : "");
-		printf("  %-22s %s\n", left, serve_opts[i].help);
-	}
+	for (size_t i = 0; i < N_SERVE_OPTS; i++)
+		cvb_print_option(serve_opts[i].name, serve_opts[i].metavar, serve_opts[i].help, 22);
 	printf("\nconfig keys:\n");
 	for (size_t i = 0; (k = cvb_serve_config_key(i, &h)); i++)
 		printf("  %-24s %s\n", k, h);
