@@ -34,21 +34,6 @@ struct totals {
 	size_t files, bytes, findings, errors, files_with_errors;
 };
 
-static int init_python(void)
-{
-	PyConfig config;
-	PyStatus st;
-
-	PyConfig_InitIsolatedConfig(&config);
-	config.site_import = 0;
-	config.write_bytecode = 0;
-	st = PyConfig_SetBytesString(&config, &config.home, CVB_PYTHON_HOME);
-	if (!PyStatus_Exception(st))
-		st = Py_InitializeFromConfig(&config);
-	PyConfig_Clear(&config);
-	return PyStatus_Exception(st) ? -1 : 0;
-}
-
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -155,7 +140,7 @@ int main(int argc, char **argv)
 		files = argv + a;
 		nfiles = (size_t)(argc - a);
 	}
-	if (!nfiles || init_python()) {
+	if (!nfiles || cvb_validate_init_python()) {
 		fprintf(stderr,
 			"usage: validate_files [--print] [--repeat N] FILE... | --list F\n");
 		return 2;

@@ -126,6 +126,13 @@ int cvb_validate_source(const char *src, size_t len, const char *filename,
 			size_t errlen);
 
 /*
+ * An isolated embedded interpreter (no site, no bytecode written, Debian's
+ * stdlib) for programs that only validate: tests, the fuzzer, the bench.
+ * The runner initialises its own, with the audit hook. Returns 0 or -1.
+ */
+int cvb_validate_init_python(void);
+
+/*
  * Number of findings with severity "error" in a findings JSON array text, or
  * -1 if the text is not such an array. (The host, which does not link the
  * validator, has the same function as cvb_findings_count_errors.)

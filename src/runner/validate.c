@@ -2190,6 +2190,19 @@ static int validate(struct vctx *c, const char *src, const char *filename, char 
 	return rc < 0 ? rc : 0;
 }
 
+int cvb_validate_init_python(void)
+{
+	PyConfig config;
+	PyConfig_InitIsolatedConfig(&config);
+	config.site_import = 0;
+	config.write_bytecode = 0;
+	PyStatus st = PyConfig_SetBytesString(&config, &config.home, CVB_PYTHON_HOME);
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	return PyStatus_Exception(st) ? -1 : 0;
+}
+
 int cvb_validate_source(const char *src, size_t len, const char *filename,
 			const struct cvb_validate_opts *opts, char **json_out, char *errbuf,
 			size_t errlen)

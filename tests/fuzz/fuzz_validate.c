@@ -68,17 +68,7 @@ static void warm_up(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	PyConfig config;
-	PyStatus st;
-
-	PyConfig_InitIsolatedConfig(&config);
-	config.site_import = 0;
-	config.write_bytecode = 0;
-	st = PyConfig_SetBytesString(&config, &config.home, CVB_PYTHON_HOME);
-	if (!PyStatus_Exception(st))
-		st = Py_InitializeFromConfig(&config);
-	PyConfig_Clear(&config);
-	if (PyStatus_Exception(st)) {
+	if (cvb_validate_init_python() < 0) {
 		fprintf(stderr, "fuzz_validate: cannot initialise Python\n");
 		abort();
 	}

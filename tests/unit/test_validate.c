@@ -1055,21 +1055,6 @@ static void test_format_odd_path(void **state)
 
 /* ------------------------------------------------------------------ */
 
-static int init_python(void)
-{
-	PyConfig config;
-	PyStatus st;
-
-	PyConfig_InitIsolatedConfig(&config);
-	config.site_import = 0;
-	config.write_bytecode = 0;
-	st = PyConfig_SetBytesString(&config, &config.home, CVB_PYTHON_HOME);
-	if (!PyStatus_Exception(st))
-		st = Py_InitializeFromConfig(&config);
-	PyConfig_Clear(&config);
-	return PyStatus_Exception(st) ? -1 : 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1122,7 +1107,7 @@ int main(void)
 	};
 	int failed;
 
-	if (init_python()) {
+	if (cvb_validate_init_python()) {
 		fprintf(stderr, "cannot initialise the embedded interpreter\n");
 		return 1;
 	}
