@@ -8,6 +8,7 @@
 
 #include "convbox/policy.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,5 +58,10 @@ int cvb_strlist_copy(struct cvb_strlist *dst, const char *const *src, size_t n);
 int cvb_strlist_push(struct cvb_strlist *l, const char *s);
 void cvb_strlist_clear(struct cvb_strlist *l);
 bool cvb_strlist_has(const struct cvb_strlist *l, const char *s);
+/* The same strings in the same order. */
+bool cvb_strlist_equal(const struct cvb_strlist *a, const struct cvb_strlist *b);
+/* A JSON array of the strings (NULL on allocation failure), and back (-EINVAL: not one). */
+json_t *cvb_strlist_to_json(const struct cvb_strlist *l);
+int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l);
 
 #endif

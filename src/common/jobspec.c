@@ -45,7 +45,17 @@ bool cvb_strlist_has(const struct cvb_strlist *l, const char *s)
 	return false;
 }
 
-static json_t *strlist_json(const struct cvb_strlist *l)
+bool cvb_strlist_equal(const struct cvb_strlist *a, const struct cvb_strlist *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+json_t *cvb_strlist_to_json(const struct cvb_strlist *l)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < l->n; i++)
@@ -77,9 +87,9 @@ char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 	    l->timeout_s, "cpu_s", l->cpu_s, "memory_mb", (json_int_t)l->memory_mb, "max_output_mb",
 	    (json_int_t)l->max_output_mb, "max_open_files", (json_int_t)l->max_open_files,
 	    "max_procs", (json_int_t)l->max_procs, "max_files", (json_int_t)l->max_files,
-	    "blocked_imports", strlist_json(&js->blocked_imports), "allowed_imports",
-	    strlist_json(&js->allowed_imports), "native_modules",
-	    strlist_json(&js->native_modules));
+	    "blocked_imports", cvb_strlist_to_json(&js->blocked_imports), "allowed_imports",
+	    cvb_strlist_to_json(&js->allowed_imports), "native_modules",
+	    cvb_strlist_to_json(&js->native_modules));
 	if (!o)
 		return NULL;
 	char *text = json_dumps(o, JSON_COMPACT);
@@ -92,7 +102,7 @@ static char *dup_opt(json_t *v)
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-static int strlist_from(json_t *a, struct cvb_strlist *l)
+int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l)
 {
 	size_t i;
 	json_t *v;
@@ -155,11 +165,11 @@ int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, s
 	js->args_json = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
 	int rc = limits_from(limits, &js->limits);
 	if (rc == 0)
-		rc = strlist_from(bl, &js->blocked_imports);
+		rc = cvb_strlist_from_json(bl, &js->blocked_imports);
 	if (rc == 0)
-		rc = strlist_from(al, &js->allowed_imports);
+		rc = cvb_strlist_from_json(al, &js->allowed_imports);
 	if (rc == 0)
-		rc = strlist_from(nm, &js->native_modules);
+		rc = cvb_strlist_from_json(nm, &js->native_modules);
 	if (rc < 0)
 		snprintf(err, errlen, "job spec: bad limits or module lists");
 	json_decref(o);

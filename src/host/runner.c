@@ -58,6 +58,11 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 		json_object_set_new(o, "max_files",
 				    json_integer((json_int_t)sb->opts.limits.max_files));
 		json_object_set_new(o, "allow_degraded", json_boolean(sb->opts.allow_degraded));
+		/* the zygote drops these modules once, for every job of this policy */
+		json_object_set_new(o, "blocked_imports",
+				    cvb_strlist_to_json(&sb->opts.blocked_imports));
+		json_object_set_new(o, "native_modules",
+				    cvb_strlist_to_json(&sb->opts.native_modules));
 	}
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -56,6 +57,7 @@ struct cvb_pyhost {
 	struct cvb_runner *runner;
 	struct cvb_job *job;
 	PyObject *glue; /* the convbox_job module */
+	bool purged;	/* the zygote dropped the runner's blocked modules already */
 };
 
 /* The job's pyhost, for the _convbox module's functions (one job per process). */
@@ -599,7 +601,15 @@ static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 static void freeze(void)
 {
 	PyObject *gc = PyImport_ImportModule("gc");
-	PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+	/*
+	 * The start-up's garbage goes first, and malloc gives the pages it no
+	 * longer uses back: every page the zygote keeps is one more entry that
+	 * each fork copies and each job's exit clears.
+	 */
+	PyObject *r = gc ? PyObject_CallMethod(gc, "collect", NULL) : NULL;
+	Py_XDECREF(r);
+	malloc_trim(0);
+	r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
 	Py_XDECREF(r);
 	Py_XDECREF(gc);
 	PyErr_Clear();
@@ -627,6 +637,24 @@ static int learning_round(void *arg)
 	return rehearse_rounds(py, 1, err, sizeof(err));
 }
 
+static void purge_blocked_modules(struct cvb_pyhost *py);
+
+/*
+ * The runner's blocked modules that the preload pulled in are dropped once,
+ * here, instead of by a walk over sys.modules in every job: a job with the
+ * runner's module lists and capabilities finds them gone already.
+ */
+static void purge_for_runner(struct cvb_pyhost *py)
+{
+	struct hook_state saved = py->hook;
+	py->hook.caps = py->runner->caps;
+	py->hook.blocked = &py->runner->blocked_imports;
+	py->hook.native_allowed = &py->runner->native_modules;
+	purge_blocked_modules(py);
+	py->hook = saved;
+	py->purged = true;
+}
+
 /*
  * The zygote rehearses convbox's own job until CPython has specialised what
  * every job runs; a zygote with spares then learns which pages a job writes.
@@ -635,6 +663,7 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 {
 	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, err, errlen) < 0)
 		return -1;
+	purge_for_runner(py);
 	freeze();
 	if (py->runner->spares > 0)
 		cvb_hotset_learn(learning_round, py);
@@ -826,7 +855,10 @@ void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
 	h->native_allowed = &j->spec.native_modules;
 	h->channel_fd = j->channel_fd;
 	h->job_id = j->spec.job_id;
-	purge_blocked_modules(py);
+	if (!py->purged || j->spec.caps != r->caps ||
+	    !cvb_strlist_equal(&j->spec.blocked_imports, &r->blocked_imports) ||
+	    !cvb_strlist_equal(&j->spec.native_modules, &r->native_modules))
+		purge_blocked_modules(py);
 	if (j->spec.mode == CVB_JOB_VALIDATE) {
 		run_glue(py, "run_validate");
 		job_done(j);

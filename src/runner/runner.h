@@ -108,6 +108,8 @@ struct cvb_runner {
 	unsigned max_procs;
 	unsigned max_output_mb; /* the runner's limits that shape the mount view */
 	unsigned max_files;
+	struct cvb_strlist blocked_imports; /* the policy's module lists, which the zygote */
+	struct cvb_strlist native_modules;  /* drops from sys.modules once for all jobs */
 	bool spare_view; /* set in a spare child only: build the view from the above */
 	int view_ns_fd;	 /* the mount namespace with the policy's view at BASE, or -1 */
 	int home_ns_fd;	 /* the zygote's own mount namespace */

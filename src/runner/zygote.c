@@ -83,11 +83,16 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	int network = 0, preload = 1, trusted = 0, allow_degraded = 0;
 	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000, spares = 0;
 	const char *path = NULL;
-	if (!o || json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I, s?b}",
-			      "max_frame", &max_frame, "network", &network, "converter_path", &path,
-			      "preload", &preload, "spares", &spares, "trusted", &trusted, "caps",
-			      &caps, "max_procs", &max_procs, "max_output_mb", &max_output_mb,
-			      "max_files", &max_files, "allow_degraded", &allow_degraded) < 0) {
+	json_t *blocked = NULL, *native = NULL;
+	if (!o ||
+	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I, s?b, s?o, s?o}",
+			"max_frame", &max_frame, "network", &network, "converter_path", &path,
+			"preload", &preload, "spares", &spares, "trusted", &trusted, "caps", &caps,
+			"max_procs", &max_procs, "max_output_mb", &max_output_mb, "max_files",
+			&max_files, "allow_degraded", &allow_degraded, "blocked_imports", &blocked,
+			"native_modules", &native) < 0 ||
+	    (blocked && cvb_strlist_from_json(blocked, &r->blocked_imports) < 0) ||
+	    (native && cvb_strlist_from_json(native, &r->native_modules) < 0)) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
 		return -EPROTO;

@@ -381,6 +381,15 @@ simple("security_runtime", conv("uses_socket.py"), inp("plain.txt"), "--skip-val
 
 
 @scenario
+def preloaded_blocked():
+    """zipfile is in the zygote's preload; a policy that blocks it must not see it."""
+    cfg = write_config({"sandbox": {"blocked_imports": ["zipfile", "socket"]}})
+    args = (conv("preloaded_blocked.py"), inp("plain.txt"), "--skip-validation")
+    return {"zygote": convbox(*args, "--config", cfg), "cold": convbox(*args, "--config", cfg, "--cold"),
+            "allowed": convbox(*args)}
+
+
+@scenario
 def output_limit_one_file():
     out = scratch()
     return convbox(conv("big_output.py"), inp("plain.txt"), "--arg", "kb=3072",
@@ -903,6 +912,19 @@ class TestSecurity(Base):
         res = self.outcome(get("security_runtime"), "security", 3)
         self.assertTrue(res["denied"])
         self.assertTrue(any("socket" in json.dumps(d) for d in res["denied"]), res["denied"])
+
+    @uses("preloaded_blocked")
+    def test_blocked_module_of_the_preload(self):
+        runs = get("preloaded_blocked")
+        for path in ("zygote", "cold"):
+            with self.subTest(path):
+                res = self.outcome(runs[path], "security", 3)
+                self.assertIn({"level": "INFO", "message": "zipfile loaded: False"}, res["logs"])
+                self.assertIn(("import", "zipfile"),
+                              [(d.get("action"), d.get("target")) for d in res["denied"]])
+        # the control: not blocked, the zygote's job finds zipfile loaded and may use it
+        res = self.outcome(runs["allowed"], "completed", 0, "Success")
+        self.assertIn({"level": "INFO", "message": "zipfile loaded: True"}, res["logs"])
 
 
 class TestCapabilities(Base):
