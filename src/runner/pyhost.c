@@ -637,23 +637,8 @@ static int learning_round(void *arg)
 	return rehearse_rounds(py, 1, err, sizeof(err));
 }
 
-static void purge_blocked_modules(struct cvb_pyhost *py);
-
-/*
- * The runner's blocked modules that the preload pulled in are dropped once,
- * here, instead of by a walk over sys.modules in every job: a job with the
- * runner's module lists and capabilities finds them gone already.
- */
-static void purge_for_runner(struct cvb_pyhost *py)
-{
-	struct hook_state saved = py->hook;
-	py->hook.caps = py->runner->caps;
-	py->hook.blocked = &py->runner->blocked_imports;
-	py->hook.native_allowed = &py->runner->native_modules;
-	purge_blocked_modules(py);
-	py->hook = saved;
-	py->purged = true;
-}
+static void purge_blocked_modules(cvb_caps caps, const struct cvb_strlist *blocked,
+				  const struct cvb_strlist *native_allowed);
 
 /*
  * The zygote rehearses convbox's own job until CPython has specialised what
@@ -663,7 +648,14 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 {
 	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, err, errlen) < 0)
 		return -1;
-	purge_for_runner(py);
+	/*
+	 * The runner's blocked modules that the preload pulled in are dropped
+	 * once, here, instead of by a walk over sys.modules in every job: a job
+	 * with the runner's module lists and capabilities finds them gone.
+	 */
+	struct cvb_runner *r = py->runner;
+	purge_blocked_modules(r->caps, &r->blocked_imports, &r->native_modules);
+	py->purged = true;
 	freeze();
 	if (py->runner->spares > 0)
 		cvb_hotset_learn(learning_round, py);
@@ -777,26 +769,28 @@ int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **c
 }
 
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */
-static bool purge_wanted(const struct cvb_pyhost *py, const char *name)
+static bool purge_wanted(const char *name, cvb_caps caps, const struct cvb_strlist *blocked,
+			 const struct cvb_strlist *native_allowed)
 {
 	/* the lift last: most modules are neither blocked nor native */
-	return (module_matches(name, py->hook.blocked) ||
-		(native_module(name) && !module_matches(name, py->hook.native_allowed))) &&
-	       !cvb_caps_lift(py->hook.caps, name);
+	return (module_matches(name, blocked) ||
+		(native_module(name) && !module_matches(name, native_allowed))) &&
+	       !cvb_caps_lift(caps, name);
 }
 
 /*
  * Walked with borrowed references: taking a reference to every module (as a
  * key list would) writes to, and so copies, a page per module in every job.
  */
-static void purge_blocked_modules(struct cvb_pyhost *py)
+static void purge_blocked_modules(cvb_caps caps, const struct cvb_strlist *blocked,
+				  const struct cvb_strlist *native_allowed)
 {
 	PyObject *modules = PyImport_GetModuleDict(), *k, *v, *doomed[64];
 	Py_ssize_t pos = 0;
 	size_t n = 0;
 	while (n < sizeof(doomed) / sizeof(doomed[0]) && PyDict_Next(modules, &pos, &k, &v)) {
 		const char *name = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
-		if (name && purge_wanted(py, name)) {
+		if (name && purge_wanted(name, caps, blocked, native_allowed)) {
 			Py_INCREF(k);
 			doomed[n++] = k;
 		}
@@ -858,7 +852,7 @@ void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
 	if (!py->purged || j->spec.caps != r->caps ||
 	    !cvb_strlist_equal(&j->spec.blocked_imports, &r->blocked_imports) ||
 	    !cvb_strlist_equal(&j->spec.native_modules, &r->native_modules))
-		purge_blocked_modules(py);
+		purge_blocked_modules(h->caps, h->blocked, h->native_allowed);
 	if (j->spec.mode == CVB_JOB_VALIDATE) {
 		run_glue(py, "run_validate");
 		job_done(j);
