@@ -404,8 +404,6 @@ def rehearse(rounds, output_view, temp_view):
             _rehearse_once(_Rehearsal("/proc/self/fd/%d" % fd, output_view, temp_view))
     finally:
         os.close(fd)
-    if _environment != (output_view, temp_view):
-        _setup_env(output_view, temp_view)
 
 
 def run_job(bridge=_convbox):
@@ -424,8 +422,6 @@ def run_job(bridge=_convbox):
         bridge.send_error(json.dumps({"outcome": "converter_error",
                                       "error": {"type": "InvalidResult", "message": str(exc),
                                                 "traceback": ""}}).encode("utf-8"))
-    except (TypeError, ValueError) as exc:
-        _report_exception(bridge, exc)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the job ends here
         _report_exception(bridge, exc)
     finally:

@@ -886,12 +886,8 @@ static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
 static int arm_spare(struct cvb_runner *r, struct cvb_job *j)
 {
 	j->staged = (j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)) != 0;
-	if (setup_mounts(r, j) < 0 || drop_caps(j) < 0)
-		return -1;
-	/* set again: the change of uid cleared it. No job outlives its zygote. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		return fail(j, "runner", "PR_SET_PDEATHSIG");
-	if (apply_landlock(r, j) < 0 || apply_seccomp(r, j) < 0)
+	if (setup_mounts(r, j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
+	    apply_seccomp(r, j) < 0)
 		return -1;
 	j->armed = true;
 	return 0;
@@ -903,12 +899,10 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 		return -1;
 	if (!j->spec.trusted && become_job_user(j) < 0)
 		return -1;
-	if (!j->spec.trusted && r->spare_view)
-		return arm_spare(r, j);
 	/* set again: a change of uid clears it. No job outlives its zygote. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return fail(j, "runner", "PR_SET_PDEATHSIG");
-	return 0;
+	return !j->spec.trusted && r->spare_view ? arm_spare(r, j) : 0;
 }
 
 int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)

@@ -682,8 +682,8 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		return -1;
 	}
 	py->glue = mod;
-	if (py->runner->preload && rehearse(py, err, errlen) < 0)
-		return -1;
+	if (py->runner->preload)
+		return rehearse(py, err, errlen); /* which freezes the heap it leaves */
 	freeze();
 	return 0;
 }

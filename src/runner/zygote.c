@@ -319,16 +319,23 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	cvb_pyhost_run_job(&z->r, &j);
 }
 
+/* Forget spare idx (the list stays oldest first) and return what it was. */
+static struct spare remove_spare(struct zygote *z, size_t idx)
+{
+	struct spare sp = z->spares[idx];
+	memmove(&z->spares[idx], &z->spares[idx + 1], (--z->n_spares - idx) * sizeof(sp));
+	return sp;
+}
+
 static void drop_spare(struct zygote *z, size_t idx)
 {
-	struct spare *sp = &z->spares[idx];
-	close(sp->sock);
-	syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+	struct spare sp = remove_spare(z, idx);
+	close(sp.sock);
+	syscall(SYS_pidfd_send_signal, sp.pidfd, SIGKILL, NULL, 0);
 	siginfo_t si;
-	syscall(SYS_waitid, P_PIDFD, sp->pidfd, &si, WEXITED, NULL);
-	close(sp->pidfd);
-	munmap(sp->denials, sizeof(*sp->denials));
-	memmove(sp, sp + 1, (--z->n_spares - idx) * sizeof(*sp));
+	syscall(SYS_waitid, P_PIDFD, sp.pidfd, &si, WEXITED, NULL);
+	close(sp.pidfd);
+	munmap(sp.denials, sizeof(*sp.denials));
 }
 
 /*
@@ -372,9 +379,10 @@ static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const
 			drop_spare(z, 0); /* it died early: try the next */
 			continue;
 		}
-		struct forked f = {.pid = sp->pid, .pidfd = sp->pidfd, .denials = sp->denials};
-		close(sp->sock);
-		memmove(sp, sp + 1, --z->n_spares * sizeof(*sp));
+		struct spare taken = remove_spare(z, 0);
+		close(taken.sock);
+		struct forked f = {
+		    .pid = taken.pid, .pidfd = taken.pidfd, .denials = taken.denials};
 		return register_job(z, spec->job_id, &f);
 	}
 	return -EAGAIN;
