@@ -609,6 +609,7 @@ static void freeze(void)
 	PyObject *r = gc ? PyObject_CallMethod(gc, "collect", NULL) : NULL;
 	Py_XDECREF(r);
 	malloc_trim(0);
+	cvb_arena_fill_pools(); /* a job's new objects then go to fresh pools */
 	r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
 	Py_XDECREF(r);
 	Py_XDECREF(gc);

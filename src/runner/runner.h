@@ -193,6 +193,8 @@ void cvb_hotset_touch(void);
 
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
+/* Fill the pools start-up left partly used: a job's new objects go to fresh ones. */
+void cvb_arena_fill_pools(void);
 /*
  * A spare, confined, makes the runner's converter a code object before its
  * job arrives: from r->code (marshalled by an earlier spare) when there is
