@@ -390,6 +390,14 @@ def preloaded_blocked():
 
 
 @scenario
+def compiled_ahead():
+    """A spare compiles the converter before its job is known, isolated or trusted."""
+    args = (conv("compiled_ahead.py"), inp("plain.txt"), "--skip-validation")
+    return {"zygote": convbox(*args), "trusted": convbox(*args, "--trusted"),
+            "cold": convbox(*args, "--cold")}
+
+
+@scenario
 def output_limit_one_file():
     out = scratch()
     return convbox(conv("big_output.py"), inp("plain.txt"), "--arg", "kb=3072",
@@ -1081,6 +1089,14 @@ class TestOutputsAndInputs(Base):
         self.assertEqual(rep["output_dir"], "/output")
         self.assertEqual(rep["text"], "hello\n")
         self.assertEqual(files_s, {"probe.txt": b"written by probe"})
+
+    @uses("compiled_ahead")
+    def test_spares_compile_ahead_isolated_and_trusted(self):
+        runs = get("compiled_ahead")
+        for path, ahead in (("zygote", True), ("trusted", True), ("cold", False)):
+            with self.subTest(path):
+                res = self.outcome(runs[path], "completed", 0, "Success")
+                self.assertEqual(res["report"], {"compiled_ahead": ahead})
 
 
 class TestConfig(Base):
