@@ -43,21 +43,6 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-/*
- * AddressSanitizer reserves terabytes of address space for its shadow, so a
- * sanitizer build (tests only) cannot cap RLIMIT_AS; every other limit holds.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define CVB_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CVB_SANITIZER_BUILD 1
-#endif
-#endif
-#ifndef CVB_SANITIZER_BUILD
-#define CVB_SANITIZER_BUILD 0
-#endif
-
 #define JOB_UID 1000
 #define JOB_GID 1000
 #define BASE	"/tmp" /* where the new root is assembled before pivot_root */
@@ -810,6 +795,11 @@ static int setup_rlimits(struct cvb_job *j)
 	rlim_t nofile = (rlim_t)l->max_open_files + CVB_JOB_FD_INPUT + 1;
 	if (cpu < 1)
 		cpu = 1;
+	/*
+	 * AddressSanitizer reserves terabytes of address space for its shadow,
+	 * so a sanitizer build (tests only) cannot cap RLIMIT_AS; every other
+	 * limit holds.
+	 */
 	if (set_limit(j, RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1) < 0 ||
 	    (!CVB_SANITIZER_BUILD && set_limit(j, RLIMIT_AS, "RLIMIT_AS", mem, mem) < 0) ||
 	    set_limit(j, RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize) < 0 ||

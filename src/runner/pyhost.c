@@ -598,7 +598,7 @@ static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
  * collector's reach so a job's first collection does not touch (and copy)
  * every page the zygote shares with it.
  */
-static void freeze(void)
+static void freeze(bool zygote)
 {
 	PyObject *gc = PyImport_ImportModule("gc");
 	/*
@@ -609,7 +609,10 @@ static void freeze(void)
 	PyObject *r = gc ? PyObject_CallMethod(gc, "collect", NULL) : NULL;
 	Py_XDECREF(r);
 	malloc_trim(0);
-	cvb_arena_fill_pools(); /* a job's new objects then go to fresh pools */
+	if (zygote) { /* a job's new objects then go to fresh memory, packed */
+		cvb_arena_fill_pools();
+		cvb_arena_fill_malloc_holes();
+	}
 	r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
 	Py_XDECREF(r);
 	Py_XDECREF(gc);
@@ -657,7 +660,7 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 	struct cvb_runner *r = py->runner;
 	purge_blocked_modules(r->caps, &r->blocked_imports, &r->native_modules);
 	py->purged = true;
-	freeze();
+	freeze(true);
 	if (py->runner->spares > 0)
 		cvb_hotset_learn(learning_round, py);
 	return 0;
@@ -685,7 +688,7 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 	py->glue = mod;
 	if (py->runner->preload)
 		return rehearse(py, err, errlen); /* which freezes the heap it leaves */
-	freeze();
+	freeze(false);
 	return 0;
 }
 

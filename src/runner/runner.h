@@ -45,6 +45,18 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* A build with AddressSanitizer (tests only): it owns malloc and the address space. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CVB_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CVB_SANITIZER_BUILD 1
+#endif
+#endif
+#ifndef CVB_SANITIZER_BUILD
+#define CVB_SANITIZER_BUILD 0
+#endif
+
 /* Descriptor numbers inside a job child, after setup_fds. */
 #define CVB_JOB_FD_CHANNEL 3
 #define CVB_JOB_FD_INPUT   4
@@ -193,8 +205,9 @@ void cvb_hotset_touch(void);
 
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
-/* Fill the pools start-up left partly used: a job's new objects go to fresh ones. */
+/* Fill the holes start-up left in pymalloc's pools and in malloc's heap (zygote only). */
 void cvb_arena_fill_pools(void);
+void cvb_arena_fill_malloc_holes(void);
 /*
  * A spare, confined, makes the runner's converter a code object before its
  * job arrives: from r->code (marshalled by an earlier spare) when there is

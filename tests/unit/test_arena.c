@@ -2,11 +2,12 @@
  * Unit tests for the zygote's pymalloc arenas (src/runner/arena.c).
  *
  * A job writes every page on which it allocates, so after the zygote fills
- * the pools its start-up left partly used (cvb_arena_fill_pools), a job's
- * new small objects must land packed in fresh pools, not one per page in
- * the holes. Checked here on an embedded interpreter whose pools were holed
- * on purpose, by the pages a burst of allocations touches in a forked child
- * (as a job would be).
+ * the holes its start-up left, a job's new small objects must land packed in
+ * fresh memory, not one per page in the holes: in pymalloc's pools
+ * (cvb_arena_fill_pools, on an embedded interpreter) and in malloc's heap
+ * (cvb_arena_fill_malloc_holes, glibc's packing; a sanitizer's allocator has
+ * its own). Each is checked on a heap holed on purpose, by the pages a burst
+ * of allocations touches in a forked child, as a job would be.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,14 +43,22 @@ const char *__lsan_default_suppressions(void)
 /* the size classes of bytes(16), bytes(48), bytes(96), bytes(224), bytes(400) */
 static const size_t burst_sizes[] = {64, 96, 144, 272, 448};
 
+struct allocator {
+	void *(*alloc)(size_t);
+	void (*release)(void *);
+};
+
+static const struct allocator pymalloc = {PyObject_Malloc, PyObject_Free};
+static const struct allocator glibc = {malloc, free};
+
 /* Distinct 4 KiB pages that BURST fresh blocks of `size` bytes lie on. */
-static size_t pages_of_burst(size_t size)
+static size_t pages_of_burst(const struct allocator *a, size_t size)
 {
 	uintptr_t pages[BURST];
 	size_t n = 0;
 	void *blocks[BURST];
 	for (size_t i = 0; i < BURST; i++) {
-		blocks[i] = PyObject_Malloc(size);
+		blocks[i] = a->alloc(size);
 		uintptr_t page = (uintptr_t)blocks[i] >> 12;
 		size_t j = 0;
 		while (j < n && pages[j] != page)
@@ -58,12 +67,12 @@ static size_t pages_of_burst(size_t size)
 			pages[n++] = page;
 	}
 	for (size_t i = 0; i < BURST; i++)
-		PyObject_Free(blocks[i]);
+		a->release(blocks[i]);
 	return n;
 }
 
 /* In a forked child, as a job: the worst size class's page count over its packed minimum. */
-static double burst_spread_in_child(void)
+static double burst_spread_in_child(const struct allocator *a, const size_t *sizes, size_t n_sizes)
 {
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -71,9 +80,9 @@ static double burst_spread_in_child(void)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		double worst = 0;
-		for (size_t i = 0; i < sizeof(burst_sizes) / sizeof(burst_sizes[0]); i++) {
-			size_t packed = (BURST * burst_sizes[i] + 4095) / 4096;
-			double spread = (double)pages_of_burst(burst_sizes[i]) / (double)packed;
+		for (size_t i = 0; i < n_sizes; i++) {
+			size_t packed = (BURST * sizes[i] + 4095) / 4096;
+			double spread = (double)pages_of_burst(a, sizes[i]) / (double)packed;
 			if (spread > worst)
 				worst = spread;
 		}
@@ -99,14 +108,43 @@ static void test_a_job_allocates_into_fresh_pools(void **state)
 					    "    del objs[::16]\n"
 					    "    keep.append(objs)\n"),
 			 0);
-	double before = burst_spread_in_child();
+	size_t n = sizeof(burst_sizes) / sizeof(burst_sizes[0]);
+	double before = burst_spread_in_child(&pymalloc, burst_sizes, n);
 	cvb_arena_fill_pools();
-	double after = burst_spread_in_child();
+	double after = burst_spread_in_child(&pymalloc, burst_sizes, n);
 	print_message("pages a burst touches, over the packed minimum: %.1f before, %.1f after\n",
 		      before, after);
 	assert_true(before > 4.0); /* the holes are there: otherwise this test shows nothing */
 	assert_true(after <= 2.0); /* packed, give or take the pools' edges */
 	assert_int_equal(PyRun_SimpleString("del keep"), 0);
+}
+
+static void test_a_job_mallocs_into_fresh_memory(void **state)
+{
+	if (CVB_SANITIZER_BUILD)
+		skip(); /* the sanitizer's allocator, not glibc's: the fill leaves it alone */
+	static const size_t sizes[] = {24, 100, 200, 504, 1000};
+	size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	/* holes in every size measured: one chunk in 16 freed, all over the heap */
+	static void *kept[sizeof(sizes) / sizeof(sizes[0])][4000];
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < 4000; i++)
+			kept[k][i] = malloc(sizes[k]);
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < 4000; i += 16) {
+			free(kept[k][i]);
+			kept[k][i] = NULL;
+		}
+	double before = burst_spread_in_child(&glibc, sizes, n);
+	cvb_arena_fill_malloc_holes();
+	double after = burst_spread_in_child(&glibc, sizes, n);
+	print_message("pages a burst touches, over the packed minimum: %.1f before, %.1f after\n",
+		      before, after);
+	assert_true(before > 4.0);
+	assert_true(after <= 2.0);
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < 4000; i++)
+			free(kept[k][i]);
 }
 
 int main(void)
@@ -118,6 +156,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_job_allocates_into_fresh_pools),
+	    cmocka_unit_test(test_a_job_mallocs_into_fresh_memory),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	Py_FinalizeEx();
