@@ -115,8 +115,8 @@ struct pool_header {
 	unsigned arenaindex, szidx, nextoffset, maxnextoffset;
 };
 
-#define SIZE_CLASSES	32 /* 16 to 512 bytes, 16 apart */
-#define MAX_FILL_BLOCKS (1u << 20)
+#define SIZE_CLASSES   32		 /* 16 to 512 bytes, 16 apart */
+#define MAX_FILL_BYTES ((size_t)8 << 20) /* a bound, should pools not be as we read them */
 
 static const struct pool_header *pool_of(const void *block, unsigned szidx)
 {
@@ -144,8 +144,9 @@ static const struct pool_header *pool_of(const void *block, unsigned szidx)
  */
 void cvb_arena_fill_pools(void)
 {
+	size_t filled = 0;
 	for (unsigned k = 0; heap.arena_size && k < SIZE_CLASSES; k++) {
-		for (unsigned n = 0; n < MAX_FILL_BLOCKS; n++) {
+		for (; filled < MAX_FILL_BYTES; filled += 16 * (k + 1)) {
 			void *b = PyObject_Malloc(16 * (k + 1));
 			const struct pool_header *h = pool_of(b, k);
 			if (!h) { /* not a pool as we know them: leave the rest as it is */
