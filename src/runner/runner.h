@@ -22,8 +22,10 @@
  * cold path is simply a runner that gets one job.
  *
  * The fast path. A zygote rehearses convbox's own job (never the converter)
- * until CPython has specialised what every job runs, then learns which of
- * its pages a job writes (hotset.c). It keeps one spare child per job slot,
+ * until CPython has specialised what every job runs, fills the holes its
+ * start-up left in pymalloc's pools and malloc's heap so that a job's new
+ * objects land packed in fresh memory (arena.c), then learns which of its
+ * pages a job writes (hotset.c). It keeps one spare child per job slot,
  * plus one, forked ahead. A spare copies those pages, builds the mount view
  * with an input folder staged read-only, drops every capability, applies
  * Landlock and seccomp, and makes the converter a code object, all before
