@@ -169,8 +169,9 @@ void cvb_arena_fill_pools(void)
  * packed, each right after the one before (glibc: the next chunk starts 8
  * bytes past the usable end of this one), that is from the top of the heap
  * or the rest of one large free chunk. The cap bounds what is kept with an
- * allocator that never packs; a sanitizer's is left alone. Measured: some 40 page faults fewer per
- * job and 13 fewer pages copied ahead, CPU per job about -4 %, for some 450 chunks kept.
+ * allocator that never packs; a sanitizer's is left alone. Measured: some 40
+ * page faults fewer per job and 13 fewer pages copied ahead, CPU per job
+ * about -4 %, for some 450 chunks kept.
  */
 #define MAX_SMALL_REQUEST 1024
 #define MAX_HELD	  8192 /* chunks; glibc holds some 450 */
