@@ -892,7 +892,12 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 	/* set again: a change of uid clears it. No job outlives its zygote. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return fail(j, "runner", "PR_SET_PDEATHSIG");
-	return !j->spec.trusted && r->spare_view ? arm_spare(r, j) : 0;
+	if (j->spec.trusted) {
+		/* the converter at its host path, known before the job (a spare compiles it) */
+		j->converter_view = j->spec.converter_path;
+		return 0;
+	}
+	return r->spare_view ? arm_spare(r, j) : 0;
 }
 
 int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)

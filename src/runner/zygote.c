@@ -287,10 +287,8 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 		_exit(CVB_JOBEXIT_SETUP);
 	uint8_t *code;
 	size_t code_len;
-	/* a trusted job sees the converter at its host path: the runner's (see hand_to_spare) */
-	const char *converter_view = z->r.trusted ? z->r.converter_path : j.converter_view;
 	if ((j.armed || z->r.trusted) &&
-	    cvb_pyhost_compile_ahead(&z->r, converter_view, &code, &code_len) == 0) {
+	    cvb_pyhost_compile_ahead(&z->r, j.converter_view, &code, &code_len) == 0) {
 		/*
 		 * The zygote hands it to the spares after this one: they skip the
 		 * compiler. Once it has one it reads no more, so only what fits a
