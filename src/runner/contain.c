@@ -579,12 +579,6 @@ static int pivot_into_base(struct cvb_job *j)
 	return 0;
 }
 
-/*
- * Layer 3. A minimal root: read-only /usr (system and the Python stdlib),
- * a few device nodes and /etc files, the converter's folder read-only at
- * /converter, the input under /input, and /output and /tmp only when
- * granted, as capped noexec tmpfs. No /proc, /run, /home, host /tmp or /etc.
- */
 /* The converter's file name: the view shows its folder at /converter. */
 static const char *converter_name(const struct cvb_job *j)
 {
@@ -652,6 +646,12 @@ static int assemble_root(struct cvb_job *j)
 	return rc;
 }
 
+/*
+ * Layer 3. A minimal root: read-only /usr (system and the Python stdlib),
+ * a few device nodes and /etc files, the converter's folder read-only at
+ * /converter, the input under /input, and /output and /tmp only when
+ * granted, as capped noexec tmpfs. No /proc, /run, /home, host /tmp or /etc.
+ */
 static int setup_mounts(struct cvb_runner *r, struct cvb_job *j)
 {
 	/* a spare cloned inside the zygote's view; other jobs build their own */
