@@ -65,7 +65,7 @@ static int parse_positive(struct run_cli *c, const char *opt, const char *val, d
 static int parse_uint(struct run_cli *c, const char *opt, const char *val, unsigned max,
 		      unsigned *out)
 {
-	double d;
+	double d = 0; /* -O3 cannot see that parse_positive sets it on success */
 	if (parse_positive(c, opt, val, max, &d) < 0 || d != (double)(unsigned)d)
 		return set_err(c, "%s: '%s' is not a positive whole number in range", opt, val);
 	*out = (unsigned)d;
