@@ -7,7 +7,6 @@ converter does to this module's state can only change its own result, which
 the host validates like any other hostile input.
 """
 
-import dataclasses
 import datetime
 import enum
 import io
@@ -17,7 +16,6 @@ import marshal
 import os
 import pathlib
 import sys
-import tempfile
 import traceback
 import types
 
@@ -102,7 +100,10 @@ def _setup_env(output_view, temp_view):
     os.environ["LANG"] = "C.UTF-8"
     if temp_view:
         os.environ["TMPDIR"] = temp_view
-    tempfile.tempdir = temp_view
+    # tempfile, imported later, starts from TMPDIR; one imported already is told
+    tempfile = sys.modules.get("tempfile")
+    if tempfile is not None:
+        tempfile.tempdir = temp_view
     _environment = (output_view, temp_view)
 
 
@@ -208,7 +209,8 @@ def _plain(value):
         return value
     if hasattr(value, "to_dict") and callable(value.to_dict):
         return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    dataclasses = sys.modules.get("dataclasses")  # a dataclass means its module is loaded
+    if dataclasses and dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
 

@@ -43,8 +43,9 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	bool network = sb->opts.trusted || (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL));
 	/*
-	 * A zygote preloads the stdlib and keeps a prepared spare per job slot,
-	 * plus one being prepared; a cold runner does neither.
+	 * A zygote preloads the stdlib modules its converter names and keeps a
+	 * prepared spare per job slot, plus one being prepared; a cold runner
+	 * does neither.
 	 */
 	unsigned spares = sb->opts.cold ? 0 : sb->opts.jobs + 1;
 	json_t *o = json_pack(

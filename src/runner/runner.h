@@ -6,11 +6,13 @@
  * The host execs convbox-runner with one end of a unix socketpair (the
  * control channel) as fd 3. The runner:
  *
- *   1. enters an empty network namespace (its own user namespace first when
+ *   1. receives SETUP (converter path, policy) and SOURCE (the validated
+ *      bytes);
+ *   2. enters an empty network namespace (its own user namespace first when
  *      it is not root), probes which kernel layers exist, initialises the
  *      embedded CPython in isolated mode with the audit hook already
- *      installed, preloads the stdlib modules converters use, and says READY;
- *   2. receives SETUP (converter path) and SOURCE (the validated bytes);
+ *      installed, preloads the stdlib modules its converter names, and says
+ *      READY;
  *   3. for each JOB frame (carrying the job's own channel, stdout, stderr and
  *      input descriptors) forks a job child into new user, pid, ipc, uts and
  *      mount namespaces, hands the host the child's pidfd (STARTED), and later
@@ -114,7 +116,7 @@ struct cvb_runner {
 	uid_t outer_uid; /* uid a job's uid 1000 maps to, in the runner's namespace */
 	gid_t outer_gid;
 	bool network;	     /* the runner kept the host network (NETWORK_FULL jobs) */
-	bool preload;	     /* import the stdlib converters use before the first job (zygote) */
+	bool preload;	     /* import the stdlib modules its converter names (zygote) */
 	unsigned spares;     /* pre-forked children kept ready for the next jobs */
 	bool trusted;	     /* the runner's jobs run without confinement */
 	bool allow_degraded; /* the runner's jobs may run without a missing layer */

@@ -398,6 +398,14 @@ def compiled_ahead():
 
 
 @scenario
+def preload_named():
+    """The zygote preloads the modules its converter names, and no others."""
+    args = (conv("preload_named.py"), inp("plain.txt"), "--skip-validation")
+    return {"zygote": convbox(*args), "trusted": convbox(*args, "--trusted"),
+            "cold": convbox(*args, "--cold")}
+
+
+@scenario
 def output_limit_one_file():
     out = scratch()
     return convbox(conv("big_output.py"), inp("plain.txt"), "--arg", "kb=3072",
@@ -1097,6 +1105,16 @@ class TestOutputsAndInputs(Base):
             with self.subTest(path):
                 res = self.outcome(runs[path], "completed", 0, "Success")
                 self.assertEqual(res["report"], {"compiled_ahead": ahead})
+
+    @uses("preload_named")
+    def test_zygote_preloads_what_its_converter_names(self):
+        runs = get("preload_named")
+        # minidom is named in the converter's source; decimal and zipfile are not
+        for path, loaded in (("zygote", ["xml.dom.minidom"]), ("trusted", ["xml.dom.minidom"]),
+                             ("cold", [])):
+            with self.subTest(path):
+                res = self.outcome(runs[path], "completed", 0, "Success")
+                self.assertEqual(res["report"], {"loaded": loaded})
 
 
 class TestConfig(Base):
