@@ -606,6 +606,9 @@ int cvb_runner_main(int ctl_fd)
 		return 1;
 	ensure_spares(&z);
 	serve_jobs(&z);
+	/* every spare is killed first, so that their exits overlap; then each is reaped */
+	for (size_t i = 0; i < z.n_spares; i++)
+		syscall(SYS_pidfd_send_signal, z.spares[i].pidfd, SIGKILL, NULL, 0);
 	while (z.n_spares > 0)
 		drop_spare(&z, z.n_spares - 1);
 	return 0;
