@@ -578,22 +578,25 @@ static bool ident_char(uint8_t c)
 
 #define N_PRELOAD (sizeof(preload) / sizeof(preload[0]) - 1)
 
-/* wanted[i]: the converter's bytes name preload[i] (see above). */
+/* wanted[i]: the converter's bytes name preload[i] (see above). One pass, any size. */
 static void named_modules(const uint8_t *src, size_t len, bool *wanted)
 {
-	const size_t n = N_PRELOAD;
-	for (size_t i = 0; i < n; i++)
-		wanted[i] = strncmp(preload[i], "encodings.", 10) == 0;
+	const char *word[N_PRELOAD];
+	size_t word_len[N_PRELOAD];
+	for (size_t k = 0; k < N_PRELOAD; k++) {
+		const char *dot = strrchr(preload[k], '.');
+		word[k] = dot ? dot + 1 : preload[k];
+		word_len[k] = strlen(word[k]);
+		wanted[k] = strncmp(preload[k], "encodings.", 10) == 0;
+	}
 	for (size_t i = 0; i < len;) {
 		size_t start = i;
 		while (i < len && ident_char(src[i]))
 			i++;
-		for (size_t k = 0; i > start && k < n; k++) {
-			const char *dot = strrchr(preload[k], '.');
-			const char *word = dot ? dot + 1 : preload[k];
-			if (strlen(word) == i - start && memcmp(word, src + start, i - start) == 0)
+		for (size_t k = 0; k < N_PRELOAD && i > start; k++)
+			if (word_len[k] == i - start &&
+			    memcmp(word[k], src + start, i - start) == 0)
 				wanted[k] = true;
-		}
 		if (i == start)
 			i++;
 	}
