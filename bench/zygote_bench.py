@@ -19,6 +19,9 @@ and the run of median length is shown: these machines are shared, and one run
 can be 30 % off.
 
 usage: python3.11 -I bench/zygote_bench.py [--files N] [--repeat N] [--convbox PATH]
+
+To tell whether a change made convbox faster, compare two builds with
+bench/ab_bench.py: alternated runs on the same files, and per-round ratios.
 """
 import argparse
 import json
