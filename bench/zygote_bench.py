@@ -1,10 +1,19 @@
 """Fast-path benchmark (issue 5): the same files, the spec's SafeCSVConverter,
-four ways, side by side in one run.
+four ways, side by side in one run, and the floor under them.
 
   (a) a fresh python3.11 per file, no sandbox (what the spec documents)
   (b) convbox run --cold  (a fresh runner per file, fully isolated)
   (c) convbox run         (the zygote forks a fully isolated job per file)
   (d) convbox run --trusted (the zygote, no confinement)
+  (e) the floor: a warm python3.11 that imported the converter forks a child
+      per file, which converts, writes the JSON to a pipe and exits; no glue,
+      no checks, no host, no confinement (build/fork_floor, bench/fork_floor.c)
+
+(e) is no alternative to convbox (the converter's module runs in the parent,
+which convbox never allows). It is there because these machines are shared
+and their speed moves by tens of percent from minute to minute: (e) runs
+alternated with (c) and (d), so a slow phase shows in all three, and the
+ratio c/e is what convbox costs over the bare model it is built on.
 
 Latency per conversion comes from a sequential run (--jobs 1): the gap
 between consecutive result lines. Throughput comes from a run with --jobs
@@ -14,7 +23,7 @@ CPU time of every process of the run (host, zygote, jobs, their exits)
 divided by the files. Memory: each job's peak RSS (from the result) and the
 zygote's RSS and PSS, sampled while it runs.
 
-Throughput runs of (c) and (d) are repeated (--repeat, alternated, default 3)
+Throughput runs of (c), (d) and (e) are repeated (--repeat, alternated, default 3)
 and the run of median length is shown: these machines are shared, and one run
 can be 30 % off.
 
@@ -98,7 +107,16 @@ class RunnerSampler(threading.Thread):
 
 
 def run_convbox(convbox, files, extra, jobs):
-    cmd = [convbox, "run", str(SAFE_CSV)] + files + ["--jobs", str(jobs)] + extra
+    return run_lines([convbox, "run", str(SAFE_CSV)] + files + ["--jobs", str(jobs)] + extra,
+                     len(files))
+
+
+def run_floor(floor, files, jobs):
+    return run_lines([floor, str(SAFE_CSV), "SafeCSVConverter", str(jobs)] + files, len(files))
+
+
+def run_lines(cmd, n_files):
+    """Runs a command that prints one JSON result per file, timing each line."""
     cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -117,7 +135,7 @@ def run_convbox(convbox, files, extra, jobs):
     steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     return {"lat": lat, "total": total, "ok": ok, "rss": rss, "runner_rss": sampler.rss,
             "runner_pss": sampler.pss, "startup": stamps[0] - t0 if stamps else 0.0,
-            "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, len(files))}
+            "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, n_files)}
 
 
 def row(name, lat, total, n, par=None):
@@ -135,6 +153,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3,
                     help="throughput runs of (c) and (d), alternated; the median run is shown")
     args = ap.parse_args()
+    floor = str(pathlib.Path(args.convbox).resolve().parent / "fork_floor")
     cpus = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         files = make_inputs(pathlib.Path(tmp), args.files)
@@ -146,20 +165,24 @@ def main():
         b_par = run_convbox(args.convbox, few, ["--cold"], cpus)
         c_seq = run_convbox(args.convbox, files, [], 1)
         d_seq = run_convbox(args.convbox, files, ["--trusted"], 1)
-        c_runs, d_runs = [], []
+        e_seq = run_floor(floor, files, 1)
+        c_runs, d_runs, e_runs = [], [], []
         for _ in range(max(1, args.repeat)):
             c_runs.append(run_convbox(args.convbox, files, [], cpus))
             d_runs.append(run_convbox(args.convbox, files, ["--trusted"], cpus))
-    for r, n in [(b_par, len(few))] + [(r, len(files)) for r in c_runs + d_runs]:
+            e_runs.append(run_floor(floor, files, cpus))
+    for r, n in [(b_par, len(few))] + [(r, len(files)) for r in c_runs + d_runs + e_runs]:
         assert r["ok"] == n, "a conversion failed: %d of %d succeeded" % (r["ok"], n)
     # these machines are shared: the run of median length stands for the others
-    c_par, d_par = (sorted(runs, key=lambda r: r["total"])[len(runs) // 2] for runs in (c_runs, d_runs))
+    c_par, d_par, e_par = (sorted(runs, key=lambda r: r["total"])[len(runs) // 2]
+                           for runs in (c_runs, d_runs, e_runs))
     print("\n%-34s %9s %9s %9s %9s %9s" % ("path", "median ms", "p90 ms", "files/s",
                                             "steady/s", "CPU ms"))
     row("(a) python3.11 per file, no sandbox", a_lat, a_total, len(few))
     row("(b) convbox --cold (isolated)", b_seq["lat"], b_par["total"], len(few), b_par)
     row("(c) convbox zygote (isolated)", c_seq["lat"], c_par["total"], len(files), c_par)
     row("(d) convbox --trusted (zygote)", d_seq["lat"], d_par["total"], len(files), d_par)
+    row("(e) floor: bare fork per file", e_seq["lat"], e_par["total"], len(files), e_par)
     print("(files/s: the whole run, start-up included; steady/s: first result to last;"
           " CPU ms: every process of the run, per file)")
     a_med, c_med, d_med = (statistics.median(x) for x in (a_lat, c_seq["lat"], d_seq["lat"]))
@@ -169,9 +192,15 @@ def main():
           " start-up %.0f ms (goal: >= 500)" % (len(files) / c_par["total"], cpus, c_par["steady"],
                                                 c_par["startup"] * 1e3))
     rates = sorted(len(files) / r["total"] for r in c_runs)
-    print("  over %d runs (alternated with (d)): %s files/s; CPU per file %s ms" % (
+    print("  over %d runs (alternated with (d) and (e)): %s files/s; CPU per file %s ms" % (
         len(c_runs), " ".join("%.0f" % x for x in rates),
         " ".join("%.2f" % r["cpu_ms"] for r in sorted(c_runs, key=lambda r: r["cpu_ms"]))))
+    print("  the floor (e) in the same rounds: %s files/s; CPU per file %s ms" % (
+        " ".join("%.0f" % x for x in sorted(len(files) / r["total"] for r in e_runs)),
+        " ".join("%.2f" % r["cpu_ms"] for r in sorted(e_runs, key=lambda r: r["cpu_ms"]))))
+    ratios = sorted(c["cpu_ms"] / e["cpu_ms"] for c, e in zip(c_runs, e_runs))
+    print("  CPU per file, c/e round by round: %s (what convbox costs over the bare model)" %
+          " ".join("%.2f" % x for x in ratios))
     print("\nper-job peak RSS (median): %d kB isolated, %d kB trusted" %
           (statistics.median(c_par["rss"]), statistics.median(d_par["rss"])))
     print("zygote: RSS %d kB, PSS %d kB (sampled while converting)" %
