@@ -28,10 +28,18 @@ int cvb_strlist_copy(struct cvb_strlist *dst, const char *const *src, size_t n)
 	return 0;
 }
 
+/* Strings that name a job's files and arguments: wiped, not just freed. */
+static void wipe_string(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 void cvb_strlist_clear(struct cvb_strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+		wipe_string(l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
@@ -178,12 +186,12 @@ int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, s
 
 void cvb_jobspec_clear(struct cvb_jobspec *js)
 {
-	free(js->input_name);
-	free(js->input_path);
-	free(js->args_json);
-	free(js->class_name);
-	free(js->converter_path);
-	free(js->output_dir);
+	wipe_string(js->input_name);
+	wipe_string(js->input_path);
+	wipe_string(js->args_json);
+	wipe_string(js->class_name);
+	wipe_string(js->converter_path);
+	wipe_string(js->output_dir);
 	cvb_strlist_clear(&js->blocked_imports);
 	cvb_strlist_clear(&js->allowed_imports);
 	cvb_strlist_clear(&js->native_modules);

@@ -23,6 +23,11 @@
  * ever runs in the runner's main process, which is therefore a zygote: the
  * cold path is simply a runner that gets one job.
  *
+ * A child inherits nothing of the jobs forked before it: each job's shared
+ * denial page is kept out of later forks (MADV_DONTFORK), and the zygote
+ * wipes a JOB frame, and the spec it parsed from it, before it forks the
+ * next spares (tests/zygote/memory_thief.py looks for both).
+ *
  * The fast path. A zygote rehearses convbox's own job (never the converter)
  * until CPython has specialised what every job runs, fills the holes its
  * start-up left in pymalloc's pools and malloc's heap so that a job's new

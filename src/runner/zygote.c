@@ -207,6 +207,20 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 		munmap(f->denials, sizeof(*f->denials));
 		return -saved;
 	}
+	/*
+	 * The page is this child's alone: the children forked after it must not
+	 * inherit it, or one of them, become a job, could read this job's
+	 * denials and forge them. Without that guarantee the child does not run.
+	 */
+	if (madvise(f->denials, sizeof(*f->denials), MADV_DONTFORK) < 0) {
+		saved = errno;
+		kill(f->pid, SIGKILL); /* it waits on the sync pipe, which closes */
+		close(sync[1]);
+		waitpid(f->pid, NULL, 0);
+		close(f->pidfd);
+		munmap(f->denials, sizeof(*f->denials));
+		return -saved;
+	}
 	char err[256] = "";
 	if ((flags & CLONE_NEWUSER) && cvb_contain_write_maps(&z->r, f->pid, err, sizeof(err)) < 0)
 		kill(f->pid, SIGKILL); /* the child sees the closed pipe and reports */
@@ -443,6 +457,8 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		rc = spawn_job(z, &j);
 	z->r.source = saved;
 	z->r.source_len = saved_len;
+	if (own_source)
+		explicit_bzero(own_source, j.spec.inline_source_len);
 	free(own_source);
 	close_fds(fds, nfds); /* the child has its copies */
 	if (rc < 0) {
@@ -450,7 +466,6 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		send_fatal(&z->r, err);
 	}
 	cvb_jobspec_clear(&j.spec);
-	ensure_spares(z); /* the next jobs' processes, prepared while this one runs */
 	return 0;
 }
 
@@ -519,7 +534,17 @@ static int handle_control(struct zygote *z)
 	rc = h.type == CVB_FRAME_JOB ? handle_job_frame(z, &h, p, fds, nfds) : -EPROTO;
 	if (h.type != CVB_FRAME_JOB)
 		close_fds(fds, nfds);
+	if (p)
+		explicit_bzero(p, h.len);
 	free(p);
+	/*
+	 * The next jobs' processes, prepared while this one runs. They are
+	 * forked only now, with the job's frame wiped (and its spec, by
+	 * cvb_jobspec_clear and wipe_free), so that no later job finds this
+	 * one's input name, path or arguments in the memory it inherits.
+	 */
+	if (h.type == CVB_FRAME_JOB && rc >= 0)
+		ensure_spares(z);
 	return rc < 0 ? rc : 1;
 }
 
@@ -572,6 +597,14 @@ static void serve_jobs(struct zygote *z)
 	}
 }
 
+/* jansson's memory, wiped when freed: parsed JOB specs leave nothing behind. */
+static void wipe_free(void *p)
+{
+	if (p)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 int cvb_runner_main(int ctl_fd)
 {
 	static struct zygote z; /* one per process; static only to keep it off the stack */
@@ -586,6 +619,7 @@ int cvb_runner_main(int ctl_fd)
 	 * less CPU per job.
 	 */
 	mallopt(M_MXFAST, 0);
+	json_set_alloc_funcs(malloc, wipe_free);
 	signal(SIGPIPE, SIG_IGN);
 	/* the runner, and with it every job, ends when the host does (even on SIGKILL) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -119,6 +119,50 @@ class Big:
         self.assertEqual({l["error"]["type"] for l in lines}, {"SyntaxError"})
 
 
+class MemoryOfOtherJobs(unittest.TestCase):
+    """A job with native code reads its whole neighbourhood of memory: it
+    finds neither another job's seccomp denial page (which it could read and
+    forge) nor the name of a file the zygote handed to an earlier job."""
+
+    NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
+                          "blocked_imports": ["subprocess", "os.system", "socket",
+                                              "multiprocessing"]}}
+
+    def test_a_job_finds_nothing_of_the_others(self):
+        token = os.urandom(8).hex()
+        with tempfile.TemporaryDirectory() as tmp:
+            config = pathlib.Path(tmp) / "native.json"
+            config.write_text(json.dumps(self.NATIVE))
+            # The victim holds a denial for 3 s; the thieves' spares are forked
+            # after its own (the first ones) and after the zygote handled its JOB.
+            # Its long name puts its JOB frame in a size of its own, which the
+            # fillers' frames do not reuse.
+            roles = [("victim-%s-%s.csv" % (token[::-1], "v" * 80), "victim")] + [
+                ("filler-%d.csv" % i, "filler") for i in range(3)] + [
+                ("thief-%d.csv" % i, "thief") for i in range(3)]
+            inputs = []
+            for name, role in roles:
+                p = pathlib.Path(tmp) / name
+                p.write_text(role + "\n")
+                inputs.append(str(p))
+            cmd = [CONVBOX, "run", str(HERE / "memory_thief.py")] + inputs + [
+                "--config", str(config), "--skip-validation", "--arg", "token=" + token,
+                "--jobs", "2", "--timeout", "60"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        lines = [json.loads(l) for l in proc.stdout.splitlines()]
+        self.assertEqual(len(lines), len(roles), proc.stderr)
+        victim, thieves = lines[0], lines[-3:]
+        for line in thieves:
+            self.assertEqual(line["outcome"], "completed", line)
+            report = line["report"]
+            self.assertGreater(report["scanned"], 1000, "the thief read too little to tell")
+            self.assertEqual(report["denial_pages"], [], "another job's denial page is mapped")
+            self.assertEqual(report["name"], [], "an earlier job's file name is in memory")
+        # the victim's own denial, and no other (a thief would have forged kill)
+        self.assertEqual(victim["outcome"], "security", victim)
+        self.assertEqual([d["target"] for d in victim["denied"]], ["ptrace"], victim)
+
+
 def runner_children(parent):
     """convbox-runner processes whose parent is `parent` (the zygote of that convbox)."""
     found = []

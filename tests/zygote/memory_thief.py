@@ -1,0 +1,110 @@
+"""Hostile, with native code (ctypes, which the test's config lets it load):
+looks through its own memory for what belongs to other files converted by
+the same zygote.
+
+The file that says "victim" records one seccomp denial (ptrace), then
+stays alive for a while. A file that says "thief", converted after it,
+searches every readable page near its heap and near its libraries for the
+start of a denial page that holds just that denial, and for the victim's
+file name; it forges a second denial into any such page. Every thief must
+find nothing, and the victim's result must list only its own denial.
+
+The needles never lie in this process's memory as they are found: the
+victim's name is the token it is given (args) reversed, built in place in
+one ctypes buffer, and the denial page's head is a ctypes structure. Pages
+are copied by the kernel into one fixed buffer and searched with memmem, so
+no copy of a page (or of a needle) is left for a later page to match."""
+import ctypes
+import os
+import time
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+LIBC.sbrk.argtypes = (ctypes.c_ssize_t,)
+LIBC.sbrk.restype = ctypes.c_void_p
+LIBC.memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t)
+LIBC.memmem.restype = ctypes.c_void_p
+
+PAGE = 4096
+WINDOW = 256 << 20
+NR_READ, NR_WRITE, NR_PTRACE, NR_KILL = 0, 1, 101, 62
+AUDIT_ARCH_X86_64 = 0xC000003E
+SLOTS, SLOT_SIZE = 16, 16
+
+
+class DenialHead(ctypes.Structure):
+    """struct cvb_denial_page up to its first slot's arch: three u32, then
+    16-byte slots {i32 nr, u32 arch, u64 arg0} from offset 16."""
+    _fields_ = [("count", ctypes.c_uint32), ("fsize_hit", ctypes.c_uint32),
+                ("fatal_signal", ctypes.c_int32), ("pad", ctypes.c_uint32),
+                ("nr", ctypes.c_int32), ("arch", ctypes.c_uint32)]
+
+
+def copy_pages(lo, hi, page_copy):
+    """Each readable page of [lo, hi), copied into page_copy: write(2) of a
+    page into a pipe fails with EFAULT where nothing readable is mapped. The
+    kernel does the reading (raw syscalls, which no sanitizer intercepts), so
+    this process only ever reads its own buffer."""
+    r, w = os.pipe()
+    try:
+        for addr in range(lo, hi, PAGE):
+            if LIBC.syscall(NR_WRITE, w, ctypes.c_void_p(addr), PAGE) == PAGE:
+                LIBC.syscall(NR_READ, r, page_copy, PAGE)
+                yield addr
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def search(needles):
+    page_copy = ctypes.create_string_buffer(PAGE)
+    own = [(ctypes.addressof(page_copy), PAGE)] + [(ctypes.addressof(n), ctypes.sizeof(n))
+                                                    for n in needles.values()]
+    anchors = [LIBC.sbrk(0), ctypes.cast(LIBC.write, ctypes.c_void_p).value, id(object())]
+    found = {name: [] for name in needles}
+    seen = set()
+    for anchor in anchors:
+        lo = max(PAGE, (anchor - WINDOW) & ~(PAGE - 1))
+        for page in copy_pages(lo, anchor + WINDOW, page_copy):
+            if page in seen:
+                continue
+            seen.add(page)
+            for name, needle in needles.items():
+                hit = LIBC.memmem(page_copy, PAGE, ctypes.addressof(needle), ctypes.sizeof(needle))
+                if not hit:
+                    continue
+                addr = page + (hit - ctypes.addressof(page_copy))
+                if not any(start <= addr < start + size for start, size in own):
+                    found[name].append(addr)
+    return found, len(seen)
+
+
+def forge(base):
+    """Make a victim's denial page say it also tried kill(2)."""
+    ctypes.c_uint32.from_address(base).value = 2
+    slot = base + SLOTS + SLOT_SIZE
+    ctypes.c_int32.from_address(slot).value = NR_KILL
+    ctypes.c_uint32.from_address(slot + 4).value = AUDIT_ARCH_X86_64
+
+
+class Thief:
+    def convert_file(self, file_path, args):
+        role = file_path.read_text().strip()
+        if role == "victim":
+            LIBC.syscall(ctypes.c_long(NR_PTRACE), 0, 0, 0, 0)  # denied
+            time.sleep(float(args.get("linger", 3)))
+            return {"status": "Success", "report": {"role": role}}
+        if role != "thief":
+            return {"status": "Success", "report": {"role": role}}
+        token = args["token"].encode()
+        name = ctypes.create_string_buffer(len(token) + 7)
+        name[:7] = b"victim-"
+        for i, c in enumerate(reversed(token)):
+            name[7 + i] = c
+        head = DenialHead(count=1, nr=NR_PTRACE, arch=AUDIT_ARCH_X86_64)
+        found, scanned = search({"denial": head, "name": name})
+        pages = [addr for addr in found["denial"] if addr % PAGE == 0]
+        for base in pages:
+            forge(base)
+        return {"status": "Success", "report": {"role": role, "scanned": scanned,
+                                                "denial_pages": pages, "name": found["name"]}}
