@@ -152,7 +152,9 @@ static struct host_job *job_start(struct cvb_sandbox *sb, struct host_job *j,
 		goto out_close;
 	if (!j->chan || make_channels(j, child, err) < 0)
 		goto out_close;
-	rc = send_job(sb, j, mode, child, j->input != NULL);
+	/* the runner gets the input only to copy it in, and only with READ_INPUT */
+	rc = send_job(sb, j, mode, child,
+		      j->input && (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)));
 	if (rc != CVB_FRAME_OK) {
 		cvb_error_set(err, "the runner is gone (cannot send the job)");
 		j->runner->dead = true;

@@ -159,7 +159,8 @@ char *cvb_plan_dump(cvb_caps caps, const struct cvb_limits *limits, int landlock
 	    caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL) ? "host (NETWORK_FULL)"
 						     : "one shared empty namespace");
 	say(&o, "[privileges] all capabilities dropped (bounding, ambient), securebits locked, "
-		"no_new_privs; descriptors: 0 /dev/null, 1-2 log pipes, 3 channel, 4 input\n");
+		"no_new_privs; descriptors: 0 /dev/null, 1-2 log pipes, 3 channel "
+		"(the input only as its copy)\n");
 	dump_mounts(&o, caps);
 	dump_rlimits(&o, limits);
 	dump_landlock(&o, caps, landlock_abi);

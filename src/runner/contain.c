@@ -494,7 +494,8 @@ static int fill_stage(struct cvb_job *j)
 	int rc = 0;
 	if (j->spec.input_name)
 		rc = name_input(j);
-	if (rc == 0 && j->stage_fd >= 0 && j->input_fd >= 0 && j->spec.input_name)
+	if (rc == 0 && j->stage_fd >= 0 && j->input_fd >= 0 && j->spec.input_name &&
+	    (j->spec.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)))
 		rc = copy_input(j, j->stage_fd);
 	if (j->stage_fd >= 0)
 		close(j->stage_fd);
@@ -745,24 +746,24 @@ static int lift(int fd)
 
 /*
  * Layer 4. Only the job's own descriptors survive: stdin is /dev/null,
- * stdout/stderr are the host's log pipes, 3 is the job channel, 4 the input.
- * Landlock does not revoke open descriptors, so nothing else may stay open.
+ * stdout/stderr are the host's log pipes, 3 is the job channel. Landlock does
+ * not revoke open descriptors, so nothing else may stay open; above all not
+ * the host's input file, which the job reads as its copy under /input (with
+ * READ_INPUT) and could otherwise read without it, or fchmod as its owner.
  */
 static int setup_fds(struct cvb_job *j)
 {
 	int ch = lift(j->channel_fd), out = lift(j->stdout_fd), er = lift(j->stderr_fd);
-	int in = lift(j->input_fd);
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (ch < 0 || out < 0 || er < 0 || devnull < 0)
 		return fail(j, "descriptors", "preparing descriptors");
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0 ||
-	    dup2(ch, CVB_JOB_FD_CHANNEL) < 0 || (in >= 0 && dup2(in, CVB_JOB_FD_INPUT) < 0))
+	    dup2(ch, CVB_JOB_FD_CHANNEL) < 0)
 		return fail(j, "descriptors", "dup2");
-	int keep = in >= 0 ? CVB_JOB_FD_INPUT : CVB_JOB_FD_CHANNEL;
-	if (syscall(SYS_close_range, keep + 1, ~0u, 0) < 0)
+	if (syscall(SYS_close_range, CVB_JOB_FD_CHANNEL + 1, ~0u, 0) < 0)
 		return fail(j, "descriptors", "close_range");
 	j->channel_fd = CVB_JOB_FD_CHANNEL;
-	j->input_fd = in >= 0 ? CVB_JOB_FD_INPUT : -1;
+	j->input_fd = -1;
 	j->stdout_fd = 1;
 	j->stderr_fd = 2;
 	return 0;
@@ -784,7 +785,7 @@ static int set_limit(struct cvb_job *j, int res, const char *name, rlim_t soft, 
 /*
  * Layer 5. Each limit is set or the job does not run (fail closed). CPU gets
  * hard = soft + 1 so SIGXCPU comes first and SIGKILL one second later.
- * Descriptors: the spec's count is for the converter; 0-4 are ours.
+ * Descriptors: the spec's count is for the converter; 0-3 are ours.
  */
 static int setup_rlimits(struct cvb_job *j)
 {
@@ -792,7 +793,7 @@ static int setup_rlimits(struct cvb_job *j)
 	rlim_t cpu = (rlim_t)(l->cpu_s + 0.999);
 	rlim_t mem = (rlim_t)l->memory_mb << 20;
 	rlim_t fsize = (rlim_t)l->max_output_mb << 20;
-	rlim_t nofile = (rlim_t)l->max_open_files + CVB_JOB_FD_INPUT + 1;
+	rlim_t nofile = (rlim_t)l->max_open_files + CVB_JOB_FD_CHANNEL + 1;
 	if (cpu < 1)
 		cpu = 1;
 	/*

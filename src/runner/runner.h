@@ -68,7 +68,6 @@
 
 /* Descriptor numbers inside a job child, after setup_fds. */
 #define CVB_JOB_FD_CHANNEL 3
-#define CVB_JOB_FD_INPUT   4
 
 /* Exit codes of a job child that mean something to the host. */
 #define CVB_JOBEXIT_SETUP 120 /* containment failed; JOB_ERROR frame sent */
