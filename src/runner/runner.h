@@ -26,7 +26,8 @@
  * A child inherits nothing of the jobs forked before it: each job's shared
  * denial page is kept out of later forks (MADV_DONTFORK), and the zygote
  * wipes a JOB frame, and the spec it parsed from it, before it forks the
- * next spares (tests/zygote/memory_thief.py looks for both).
+ * next spares, and a job's exit record once it is sent
+ * (tests/zygote/memory_thief.py looks for all three).
  *
  * The fast path. A zygote rehearses convbox's own job (never the converter)
  * until CPython has specialised what every job runs, fills the holes its

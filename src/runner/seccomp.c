@@ -178,6 +178,8 @@ void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t 
 					"%s{\"syscall\":\"%s\",\"nr\":%d,\"capability\":%s%s%s}",
 					i ? "," : "", name ? name : "?", p->slot[i].nr,
 					cap ? "\"" : "", cap ? cap : "null", cap ? "\"" : "");
+		if (name)
+			explicit_bzero(name, strlen(name));
 		free(name);
 	}
 	if (off < len)

@@ -483,16 +483,20 @@ char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t
 			      "seccomp_denials", den ? den : json_array());
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
+	explicit_bzero(list, sizeof(list));
 	return t;
 }
 
+/* A job's exit, reported and then wiped: the spares forked next inherit no trace of it. */
 static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *si,
 			const struct rusage *ru)
 {
 	char *t = cvb_exit_report(si->si_code == CLD_EXITED ? "exited" : "signaled", si->si_status,
 				  ru, s->pid, s->denials);
-	if (t)
+	if (t) {
 		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
+		explicit_bzero(t, strlen(t));
+	}
 	free(t);
 }
 

@@ -5,13 +5,17 @@ the same zygote.
 The file that says "victim" records one seccomp denial (ptrace), then
 stays alive for a while. A file that says "thief", converted after it,
 searches every readable page near its heap and near its libraries for the
-start of a denial page that holds just that denial, and for the victim's
-file name; it forges a second denial into any such page. Every thief must
-find nothing, and the victim's result must list only its own denial.
+start of a denial page that holds just that denial, for the victim's file
+name, and for the victim's exit record (the JSON that lists its denial); it
+forges a second denial into any such page. A file that says "wait" only
+takes its time, so that later thieves run after the victim has ended. Every
+thief must find nothing, and the victim's result must list only its own
+denial.
 
 The needles never lie in this process's memory as they are found: the
 victim's name is the token it is given (args) reversed, built in place in
-one ctypes buffer, and the denial page's head is a ctypes structure. Pages
+one ctypes buffer (the exit record from the reversed `record` argument), and
+the denial page's head is a ctypes structure. Pages
 are copied by the kernel into one fixed buffer and searched with memmem, so
 no copy of a page (or of a needle) is left for a later page to match."""
 import ctypes
@@ -94,6 +98,8 @@ class Thief:
             LIBC.syscall(ctypes.c_long(NR_PTRACE), 0, 0, 0, 0)  # denied
             time.sleep(float(args.get("linger", 3)))
             return {"status": "Success", "report": {"role": role}}
+        if role == "wait":
+            time.sleep(float(args.get("wait", 2.5)))
         if role != "thief":
             return {"status": "Success", "report": {"role": role}}
         token = args["token"].encode()
@@ -101,10 +107,15 @@ class Thief:
         name[:7] = b"victim-"
         for i, c in enumerate(reversed(token)):
             name[7 + i] = c
+        record = args["record"].encode()
+        exit_record = ctypes.create_string_buffer(len(record))
+        for i, c in enumerate(reversed(record)):
+            exit_record[i] = c
         head = DenialHead(count=1, nr=NR_PTRACE, arch=AUDIT_ARCH_X86_64)
-        found, scanned = search({"denial": head, "name": name})
+        found, scanned = search({"denial": head, "name": name, "exit_record": exit_record})
         pages = [addr for addr in found["denial"] if addr % PAGE == 0]
         for base in pages:
             forge(base)
         return {"status": "Success", "report": {"role": role, "scanned": scanned,
-                                                "denial_pages": pages, "name": found["name"]}}
+                                                "denial_pages": pages, "name": found["name"],
+                                                "exit_record": found["exit_record"]}}

@@ -122,8 +122,10 @@ class Big:
 class MemoryOfOtherJobs(unittest.TestCase):
     """A job with native code reads its whole neighbourhood of memory: it
     finds neither another job's seccomp denial page (which it could read and
-    forge) nor the name of a file the zygote handed to an earlier job."""
+    forge), nor the name of a file the zygote handed to an earlier job, nor
+    the exit record the zygote sent for an earlier job."""
 
+    RECORD = '"seccomp_denials":[{"syscall":"ptrace"'  # how the victim's exit is reported
     NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
                           "blocked_imports": ["subprocess", "os.system", "socket",
                                               "multiprocessing"]}}
@@ -133,13 +135,16 @@ class MemoryOfOtherJobs(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             config = pathlib.Path(tmp) / "native.json"
             config.write_text(json.dumps(self.NATIVE))
-            # The victim holds a denial for 3 s; the thieves' spares are forked
-            # after its own (the first ones) and after the zygote handled its JOB.
-            # Its long name puts its JOB frame in a size of its own, which the
-            # fillers' frames do not reuse.
+            # The victim holds a denial for 1.5 s; the first thieves' spares are
+            # forked after its own (the first ones) and after the zygote handled
+            # its JOB. Its long name puts its JOB frame in a size of its own,
+            # which the fillers' frames do not reuse. The last thieves queue
+            # behind a slow file: the spares of the last ones are forked after
+            # the victim has ended and the zygote has reported its exit.
             roles = [("victim-%s-%s.csv" % (token[::-1], "v" * 80), "victim")] + [
                 ("filler-%d.csv" % i, "filler") for i in range(3)] + [
-                ("thief-%d.csv" % i, "thief") for i in range(3)]
+                ("thief-%d.csv" % i, "thief") for i in range(3)] + [
+                ("wait.csv", "wait")] + [("thief-%d.csv" % i, "thief") for i in range(3, 8)]
             inputs = []
             for name, role in roles:
                 p = pathlib.Path(tmp) / name
@@ -147,17 +152,20 @@ class MemoryOfOtherJobs(unittest.TestCase):
                 inputs.append(str(p))
             cmd = [CONVBOX, "run", str(HERE / "memory_thief.py")] + inputs + [
                 "--config", str(config), "--skip-validation", "--arg", "token=" + token,
+                "--arg", "linger=1.5", "--arg", "record=" + self.RECORD[::-1],
                 "--jobs", "2", "--timeout", "60"]
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
         lines = [json.loads(l) for l in proc.stdout.splitlines()]
         self.assertEqual(len(lines), len(roles), proc.stderr)
-        victim, thieves = lines[0], lines[-3:]
+        victim = lines[0]
+        thieves = [line for line, (_, role) in zip(lines, roles) if role == "thief"]
         for line in thieves:
             self.assertEqual(line["outcome"], "completed", line)
             report = line["report"]
             self.assertGreater(report["scanned"], 1000, "the thief read too little to tell")
             self.assertEqual(report["denial_pages"], [], "another job's denial page is mapped")
             self.assertEqual(report["name"], [], "an earlier job's file name is in memory")
+            self.assertEqual(report["exit_record"], [], "an earlier job's exit record is in memory")
         # the victim's own denial, and no other (a thief would have forged kill)
         self.assertEqual(victim["outcome"], "security", victim)
         self.assertEqual([d["target"] for d in victim["denied"]], ["ptrace"], victim)
