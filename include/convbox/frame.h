@@ -27,6 +27,11 @@
 #define CVB_FRAME_HEADER_SIZE 24u
 #define CVB_FRAME_DEFAULT_MAX (64u * 1024u * 1024u)
 
+/* Exit codes of a job child that mean something to the host. */
+#define CVB_JOBEXIT_SETUP  120 /* containment failed; JOB_ERROR frame sent */
+#define CVB_JOBEXIT_CPU	   121 /* SIGXCPU: the CPU limit was reached */
+#define CVB_JOBEXIT_TAMPER 122 /* the converter swapped its channel to hide a denial */
+
 enum cvb_frame_type {
 	/* host -> runner, control channel */
 	CVB_FRAME_SETUP = 1,	/* JSON: runner-wide settings, converter source follows */

@@ -95,7 +95,7 @@ static bool cpu_exhausted(struct cvb_sandbox *sb, struct host_job *j)
 {
 	int v;
 	double cpu = (double)json_integer_value(json_object_get(j->exit_info, "cpu_us")) / 1e6;
-	if (exited_with(j, "exited", &v) && v == 121 /* SIGXCPU handler */)
+	if (exited_with(j, "exited", &v) && v == CVB_JOBEXIT_CPU)
 		return true;
 	if (exited_with(j, "signaled", &v) && (v == SIGXCPU || v == SIGKILL))
 		return !j->timed_out && cpu + 0.05 >= sb->opts.limits.cpu_s;
@@ -125,6 +125,11 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 {
 	int val = 0;
 	seccomp_denials(j);
+	if (exited_with(j, "exited", &val) && val == CVB_JOBEXIT_TAMPER) /* see pyhost.c */
+		json_array_append_new(j->denied,
+				      json_pack("{s:s, s:s, s:s, s:n, s:s}", "action", "channel",
+						"target", "result channel (fd 3)", "mode",
+						"replace", "capability", "layer", "audit-hook"));
 	v->outcome = CVB_OUTCOME_CONVERTER_ERROR;
 	if (j->protocol[0]) {
 		v->outcome = CVB_OUTCOME_PROTOCOL;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ struct hook_state {
 	size_t n_read, n_write;
 	const char *input_view, *output_view, *temp_view;
 	int channel_fd;
+	dev_t channel_dev; /* what channel_fd was when the job began */
+	ino_t channel_ino;
 	uint64_t job_id;
 	unsigned denials;
 };
@@ -128,9 +131,22 @@ static const char *cap_for_path(const struct hook_state *h, const char *path)
 	return NULL;
 }
 
+/*
+ * A converter may close or replace any descriptor, the channel too, and put a
+ * pipe at its number to swallow the denials below; then it must not go on.
+ */
+static void check_channel(const struct hook_state *h)
+{
+	struct stat st;
+	if (fstat(h->channel_fd, &st) < 0 || st.st_dev != h->channel_dev ||
+	    st.st_ino != h->channel_ino)
+		_exit(CVB_JOBEXIT_TAMPER);
+}
+
 static int deny(struct hook_state *h, const char *action, const char *target, const char *mode,
 		const char *cap)
 {
+	check_channel(h);
 	if (h->denials++ < MAX_DENIAL_FRAMES) {
 		json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "action", action, "target",
 				      target ? target : "", "mode", mode, "capability", cap,
@@ -905,6 +921,11 @@ void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
 	h->blocked = &j->spec.blocked_imports;
 	h->native_allowed = &j->spec.native_modules;
 	h->channel_fd = j->channel_fd;
+	struct stat st;
+	if (fstat(h->channel_fd, &st) == 0) {
+		h->channel_dev = st.st_dev;
+		h->channel_ino = st.st_ino;
+	}
 	h->job_id = j->spec.job_id;
 	if (!py->purged || j->spec.caps != r->caps ||
 	    !cvb_strlist_equal(&j->spec.blocked_imports, &r->blocked_imports) ||

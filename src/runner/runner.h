@@ -46,6 +46,7 @@
 #ifndef CONVBOX_RUNNER_H
 #define CONVBOX_RUNNER_H
 
+#include "convbox/frame.h"
 #include "convbox/jobspec.h"
 
 #include <linux/filter.h>
@@ -69,10 +70,6 @@
 
 /* Descriptor numbers inside a job child, after setup_fds. */
 #define CVB_JOB_FD_CHANNEL 3
-
-/* Exit codes of a job child that mean something to the host. */
-#define CVB_JOBEXIT_SETUP 120 /* containment failed; JOB_ERROR frame sent */
-#define CVB_JOBEXIT_CPU	  121 /* SIGXCPU: the CPU limit was reached */
 
 /* Kernel layers, as probed at start-up. */
 enum cvb_layer {
