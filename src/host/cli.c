@@ -245,7 +245,8 @@ static const struct opt run_opts[] = {
      "do not run the static validator first (testing the runtime layers)"},
     {"--jobs", "N", o_jobs, "conversions at once (default: number of CPUs)"},
     {"--cold", NULL, o_flag_cold, "a fresh runner per file instead of the prepared zygote"},
-    {"--max-frame", "MB", o_max_frame, "largest message from the sandbox (default 64)"},
+    {"--max-frame", "MB", o_max_frame,
+     "largest message from the sandbox, and of a file's reports together (default 64)"},
     {"--help", NULL, o_help, "this help"},
 };
 

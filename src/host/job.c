@@ -306,6 +306,14 @@ static void on_report_frame(struct cvb_sandbox *sb, struct host_job *j, uint8_t 
 			    uint32_t len)
 {
 	json_error_t e;
+	/* the host keeps every report until the job ends: all of them fit one frame's limit */
+	if (j->report_bytes + len > sb->opts.max_frame) {
+		snprintf(j->protocol, sizeof(j->protocol),
+			 "the reports add up to more than %u MB (--max-frame)",
+			 sb->opts.max_frame >> 20);
+		free(payload);
+		return;
+	}
 	/* checked for shape only and passed on as sent: big integers are fine */
 	json_t *o =
 	    json_loadb((char *)payload, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &e);
@@ -327,7 +335,6 @@ static void on_report_frame(struct cvb_sandbox *sb, struct host_job *j, uint8_t 
 	j->reports = nr;
 	j->reports[j->n_reports++] = (char *)payload;
 	j->report_bytes += len;
-	(void)sb;
 }
 
 static void keep_once(struct host_job *j, char **slot, uint8_t *payload, const char *what)

@@ -330,6 +330,9 @@ simple("chatty", conv("chatty.py"), inp("plain.txt"), "--timeout", "120")
 simple("big_int", conv("big_int.py"), inp("plain.txt"))
 simple("report_over_max_frame", conv("big_report.py"), inp("plain.txt"), "--arg", "mb=2",
        "--max-frame", "1", "--timeout", "60")
+# four reports of 0.75 MiB, each a frame under 1 MiB: together over it
+simple("reports_over_max_frame", conv("big_report.py"), inp("plain.txt"), "--arg", "mode=reports",
+       "--arg", "mb=3", "--arg", "count=4", "--max-frame", "1", "--timeout", "60")
 
 simple("safe_csv", conv("safe_csv.py"), inp("units.csv"), "--arg", "part_number=PN-001")
 simple("safe_csv_no_args", conv("safe_csv.py"), inp("units.csv"))
@@ -842,6 +845,16 @@ class TestLogsAndReports(Base):
         self.assertIn(res["outcome"], ("protocol", "converter_error"), run.describe())
         self.outcome(run, res["outcome"])
         self.assertIn("frame", self.error_text(res).lower())
+
+    @uses("reports_over_max_frame")
+    def test_reports_together_over_max_frame_are_refused(self):
+        # the host keeps every report until the job ends: a converter must not
+        # fill its memory with frames that each pass the limit
+        run = get("reports_over_max_frame")
+        res = self.outcome(run, "protocol")
+        self.assertIn("reports add up to more than 1 MB", self.error_text(res))
+        self.assertNotIn("report", res)
+        self.assertNotIn("reports", res)
 
 
 class TestLimits(Base):
