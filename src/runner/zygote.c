@@ -25,7 +25,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_JOBS	64
+/*
+ * The host runs at most 64 jobs at once; a job it finished by DONE and
+ * killed stays here until it is reaped, so there is room for as many again.
+ */
+#define MAX_JOBS	128
 #define MAX_SPARES	8
 #define MAX_SHARED_CODE (64u << 10) /* fits a socket buffer: see spare_child */
 
@@ -424,6 +428,21 @@ static int read_inline_source(struct zygote *z, struct cvb_job *j, uint8_t **out
 	return 0;
 }
 
+static void reap_job(struct zygote *z, size_t idx);
+
+/* Every slot taken (by killed jobs not yet gone): wait for one to be reaped. */
+static void make_room(struct zygote *z)
+{
+	struct pollfd pfd[MAX_JOBS];
+	for (size_t i = 0; i < z->n_jobs; i++)
+		pfd[i] = (struct pollfd){.fd = z->jobs[i].pidfd, .events = POLLIN};
+	if (z->n_jobs < MAX_JOBS || poll(pfd, z->n_jobs, 10000) <= 0)
+		return;
+	for (size_t i = z->n_jobs; i-- > 0;)
+		if (pfd[i].revents)
+			reap_job(z, i);
+}
+
 static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, uint8_t *payload,
 			    int *fds, size_t nfds)
 {
@@ -446,6 +465,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 	j.stdout_fd = fds[1];
 	j.stderr_fd = fds[2];
 	j.input_fd = nfds > 3 ? fds[3] : -1;
+	make_room(z);
 	uint8_t *saved = z->r.source;
 	size_t saved_len = z->r.source_len;
 	if (own_source) { /* this job validates other bytes than the runner's converter */
