@@ -141,10 +141,12 @@ int cvb_spool_keep(const char *src, const char *watch_dir, char **final, struct 
 bool cvb_spool_is_kept(int dirfd, const char *name);
 
 /*
- * Write a small file atomically (temporary name, fsync, rename over
- * `path`): used for `<name>.error.json` beside a file in Error.
+ * Write `text` durably as a new file in `dir` named `name`, or a unique
+ * variant of it (shortened when too long): never replaces a file. The path
+ * written into *final when given.
  */
-int cvb_spool_write_file(const char *path, const char *text, size_t len, struct cvb_error *err);
+int cvb_spool_write_new(const char *dir, const char *name, const char *text, size_t len,
+			char **final, struct cvb_error *err);
 
 /* Remove temporary files an interrupted move, zip or write left in a folder. */
 void cvb_spool_sweep_temps(const char *dir);

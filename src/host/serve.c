@@ -528,9 +528,13 @@ static void recover(struct serve *s)
 		bool first = f >= 0;
 		for (unsigned k = 0; k < c; k++)
 			first &= s->rt[k].folder != f;
-		if (!first ||
-		    cvb_watch_recover(s->cfg.conv[c].watch_folder, (unsigned)f, &l, &err) < 0)
+		if (!first)
 			continue;
+		if (cvb_watch_recover(s->cfg.conv[c].watch_folder, (unsigned)f, &l, &err) < 0) {
+			serve_log(s, LOG_ERROR, "recover_failed", "converter",
+				  serve_conv_name(s, c), "error", err.msg, NULL);
+			continue;
+		}
 		for (size_t i = 0; i < l.n; i++) {
 			const char *name = cvb_watch_name(l.v[i].name);
 			int to = l.v[i].zip ? route_zip(s, f, name) : route(s, f, name);

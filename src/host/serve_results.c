@@ -10,6 +10,7 @@
 #include "host/serve_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,12 @@ void serve_to_error(struct serve *s, struct job *j, const char *outcome, const c
 		return;
 	}
 	cvb_watch_release(j->e.key);
-	if (!text || asprintf(&side, "%s.error.json", final) < 0 ||
-	    cvb_spool_write_file(side, text, strlen(text), &err) < 0)
+	/*
+	 * Beside the file, under a name of its own: an input called x.error.json
+	 * stays. A long name is cut to leave room for the suffix (and a stamp).
+	 */
+	if (!text || asprintf(&side, "%.*s.error.json", NAME_MAX - 64, cvb_watch_name(final)) < 0 ||
+	    cvb_spool_write_new(c->error_folder, side, text, strlen(text), NULL, &err) < 0)
 		serve_log(s, LOG_ERROR, "error_json_failed", "converter", c->name, "file", final,
 			  "error", err.msg[0] ? err.msg : "out of memory", NULL);
 	serve_log(s, LOG_WARNING, "failed", "converter", c->name, "file", cvb_watch_name(j->e.key),

@@ -275,9 +275,27 @@ int cvb_spool_mkdirs(const char *dir, struct cvb_error *err)
 	}
 	if (mkdir(p, 0755) < 0 && errno != EEXIST)
 		return cvb_error_errno(err, errno, "cannot create folder '%s'", p);
+	/*
+	 * Files are moved and written into it: it must be the service's own (or
+	 * root's), and so must a symbolic link that names it. Beside a shared
+	 * watch folder another user could have made it first, or made it a link,
+	 * to steer files and reports somewhere else.
+	 */
 	struct stat st;
+	if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0)
+		return cvb_error_set(
+		    err,
+		    "'%s' is a symbolic link of uid %u, not of the service (uid %u) "
+		    "or root: remove it",
+		    p, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return cvb_error_set(err, "'%s' is not a folder", p);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return cvb_error_set(
+		    err,
+		    "folder '%s' belongs to uid %u, not to the service (uid %u) or "
+		    "root: remove it or give it to the service",
+		    p, (unsigned)st.st_uid, (unsigned)geteuid());
 	return 0;
 }
 
@@ -521,15 +539,20 @@ static int rename_noreplace(int fromfd, const char *from, int tofd, const char *
 	return 0;
 }
 
-/* Candidate `attempt` for a name: itself, then name_<yyyymmdd-hhmmss>[-k].ext. */
+/*
+ * Candidate `attempt` for a name: itself, then name_<yyyymmdd-hhmmss>[-k].ext
+ * (a name too long to take a suffix, or to be a name at all, is shortened).
+ */
 static void candidate(const char *name, unsigned attempt, const char *stamp, char out[NAME_MAX + 1])
 {
 	const char *dot = strrchr(name, '.');
-	if (!dot || dot == name)
+	if (!dot || dot == name || strlen(dot) > 40)
 		dot = name + strlen(name);
 	int stem = (int)(dot - name), ext = (int)strlen(dot);
 	if (stem + ext > NAME_MAX - 40)
 		stem = NAME_MAX - 40 - ext > 1 ? NAME_MAX - 40 - ext : 1;
+	if (attempt == 0 && strlen(name) > NAME_MAX)
+		attempt = 1;
 	if (attempt == 0)
 		snprintf(out, NAME_MAX + 1, "%s", name);
 	else if (attempt == 1)
@@ -850,29 +873,28 @@ bool cvb_spool_is_kept(int dirfd, const char *name)
 
 /* ---- small atomic files ---- */
 
-int cvb_spool_write_file(const char *path, const char *text, size_t len, struct cvb_error *err)
+int cvb_spool_write_new(const char *dir, const char *name, const char *text, size_t len,
+			char **final, struct cvb_error *err)
 {
-	char dir[PATH_MAX], tmp[64];
-	const char *slash = strrchr(path, '/');
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char tmp[64], chosen[NAME_MAX + 1];
+	int rc = -1, dfd = open_dir(dir, err);
 	int fd = dfd >= 0 ? open_temp(dfd, 0644, tmp) : -1;
-	if (fd < 0) {
-		cvb_error_errno(err, errno, "cannot write '%s'", path);
-		goto out_close_dir;
-	}
+	if (final)
+		*final = NULL;
+	if (dfd >= 0 && fd < 0)
+		cvb_error_errno(err, errno, "cannot write into '%s'", dir);
+	if (fd < 0)
+		goto out;
 	if (cvb_write_all(fd, text, len) < 0 || fsync(fd) < 0 ||
-	    renameat(dfd, tmp, AT_FDCWD, path) < 0) {
-		cvb_error_errno(err, errno, "cannot write '%s'", path);
+	    place_unique(dfd, tmp, dfd, name, chosen) < 0) {
+		cvb_error_errno(err, errno, "cannot write '%s' into '%s'", name, dir);
 		unlinkat(dfd, tmp, 0);
-		close(fd);
-		goto out_close_dir;
+	} else {
+		rc = final_path(dir, chosen, final);
 	}
 	close(fd);
-	close(dfd);
-	return 0;
-out_close_dir:
+out:
 	if (dfd >= 0)
 		close(dfd);
-	return -1;
+	return rc;
 }

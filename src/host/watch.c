@@ -355,12 +355,52 @@ double cvb_watch_next_due(const struct cvb_watch *w)
 
 /* ---- claiming ---- */
 
+/*
+ * The processing area must be the service's own, 0700 as it makes it: in a
+ * shared watch folder another user could have made it first, and then swap
+ * a claim folder for a link while its file converts.
+ */
+static int own_processing(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
 /* The processing area of a watch folder, created 0700 when missing. */
 static int open_processing(int dirfd)
 {
 	if (mkdirat(dirfd, CVB_PROCESSING_DIR, 0700) < 0 && errno != EEXIST)
 		return -1;
-	return openat(dirfd, CVB_PROCESSING_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, CVB_PROCESSING_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && own_processing(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * What the rename took must be the regular file that was checked: between
+ * the check and the rename, whoever may write the watch folder can put a
+ * symbolic link in its place. A link is put back (or, if its name was taken
+ * meanwhile, removed: it is only a link); another regular file is kept.
+ */
+static int check_claimed(int dirfd, const char *name, int procfd, const char *target,
+			 const char *cdir)
+{
+	struct stat st;
+	if (fstatat(procfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return CVB_CLAIM_OK;
+	if (renameat2(procfd, target, dirfd, name, RENAME_NOREPLACE) < 0)
+		unlinkat(procfd, target, 0);
+	unlinkat(procfd, cdir, AT_REMOVEDIR);
+	return CVB_CLAIM_GONE;
 }
 
 /* A new, empty claim folder; its name into out[64]. */
@@ -418,6 +458,14 @@ static int do_claim(int dirfd, const char *dir, const char *name, char **claimed
 		goto out_close_fd;
 	}
 	procfd = open_processing(dirfd);
+	if (procfd < 0 && errno == EPERM) {
+		rc =
+		    cvb_error_set(err,
+				  "'%s/%s' is not the service's own 0700 folder (another user made "
+				  "it?): remove it, the service makes its own",
+				  dir, CVB_PROCESSING_DIR);
+		goto out_unlease;
+	}
 	if (procfd < 0 || make_claim_dir(procfd, cdir) < 0) {
 		rc = cvb_error_errno(err, errno, "cannot create a claim in '%s/%s'", dir,
 				     CVB_PROCESSING_DIR);
@@ -429,6 +477,8 @@ static int do_claim(int dirfd, const char *dir, const char *name, char **claimed
 			 ? CVB_CLAIM_GONE
 			 : cvb_error_errno(err, errno, "cannot claim '%s/%s'", dir, name);
 		unlinkat(procfd, cdir, AT_REMOVEDIR);
+	} else if ((rc = check_claimed(dirfd, name, procfd, target, cdir)) != CVB_CLAIM_OK) {
+		/* not the file that was checked */
 	} else if (asprintf(claimed, "%s/%s/%s", dir, CVB_PROCESSING_DIR, target) < 0) {
 		*claimed = NULL; /* the file waits in the processing area for a restart */
 		rc = cvb_error_set(err, "out of memory");
@@ -528,6 +578,13 @@ int cvb_watch_recover(const char *dir, unsigned folder, struct cvb_watch_list *f
 	if (procfd < 0)
 		return errno == ENOENT ? 0
 				       : cvb_error_errno(err, errno, "cannot open '%s'", procpath);
+	if (own_processing(procfd) < 0) { /* nothing in it was claimed by us */
+		close(procfd);
+		return cvb_error_set(err,
+				     "'%s' is not the service's own 0700 folder (another user made "
+				     "it?): remove it, the service makes its own",
+				     procpath);
+	}
 	DIR *d = fdopendir(dup(procfd));
 	struct dirent *e;
 	if (!d) {

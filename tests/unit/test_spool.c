@@ -468,20 +468,39 @@ static void test_keep(void **state)
 	free(dir);
 }
 
-static void test_write_file(void **state)
+/* An explanation beside a file in Error never replaces a file, whatever its name. */
+static void test_write_new(void **state)
 {
-	char *dir = make_tmpdir(tmp_base()), *p = path_in(dir, "x.error.json");
+	char *dir = make_tmpdir(tmp_base()), *p = path_in(dir, "x.error.json"), *final = NULL;
 	struct cvb_error err = {""};
-	assert_int_equal(cvb_spool_write_file(p, "{\"a\":1}", 7, &err), 0);
-	assert_int_equal(cvb_spool_write_file(p, "{\"b\":2}", 7, &err), 0);
-	char *t = read_text(p);
-	assert_string_equal(t, "{\"b\":2}");
-	assert_int_equal(count_entries(dir), 1);
+	write_text(p, "an input that is called x.error.json");
+	assert_int_equal(cvb_spool_write_new(dir, "x.error.json", "{\"a\":1}", 7, &final, &err), 0);
+	assert_string_not_equal(final, p);
+	char *t = read_text(p), *u = read_text(final);
+	assert_string_equal(t, "an input that is called x.error.json");
+	assert_string_equal(u, "{\"a\":1}");
+	assert_int_equal(count_entries(dir), 2);
 	free(t);
+	free(u);
+	free(final);
+	/* a name longer than a file name may be is shortened, its extension kept */
+	char long_name[300];
+	memset(long_name, 'n', 250);
+	snprintf(long_name + 250, sizeof(long_name) - 250, ".error.json");
+	assert_int_equal(cvb_spool_write_new(dir, long_name, "{}", 2, &final, &err), 0);
+	const char *base = strrchr(final, '/') + 1;
+	assert_true(strlen(base) <= NAME_MAX);
+	assert_int_equal(strncmp(base, "nnnn", 4), 0);
+	assert_non_null(strstr(base, ".json"));
+	assert_int_equal(count_entries(dir), 3);
+	free(final);
 	free(p);
-	p = path_in(dir, "no/such/dir/x");
-	assert_int_equal(cvb_spool_write_file(p, "x", 1, &err), -1);
-	assert_non_null(strstr(err.msg, "no/such/dir/x"));
+	p = path_in(dir, "plain");
+	write_text(p, "a file, not a folder");
+	free(p);
+	p = path_in(dir, "plain/sub");
+	assert_int_equal(cvb_spool_write_new(p, "x", "x", 1, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "plain"));
 	free(p);
 	rm_rf(dir);
 	free(dir);
@@ -504,7 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_move_across_file_systems),
 	    cmocka_unit_test(test_zip),
 	    cmocka_unit_test(test_keep),
-	    cmocka_unit_test(test_write_file),
+	    cmocka_unit_test(test_write_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

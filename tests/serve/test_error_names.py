@@ -1,0 +1,55 @@
+"""What the service writes into Error never takes a file's place, and every
+failed file gets its explanation: an input called b.error.json stays when a
+failed b is explained beside it, and a name so long that `.error.json` would
+not fit still gets an explanation (under a shortened name)."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check  # noqa: E402
+
+
+def explanations(st):
+    """The explanations in Error, by the file each one explains."""
+    found = {}
+    for n in st.files("in/Error"):
+        try:
+            with open(st.path("in/Error", n)) as f:
+                doc = json.load(f)
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(doc, dict) and "outcome" in doc and "file" in doc:
+            found[doc["file"]] = n
+    return found
+
+
+def test(st):
+    st.write("conv.py", harness.converter_source())
+    st.config([harness.converter_entry("names", "in", ["*"], 5)])
+    st.start()
+    st.wait_for(lambda: st.events("converter_ready"), 60, "the converter")
+    # an input that fails and is called b.error.json, then one called b
+    st.drop("in", "b.error.json", "kind=fail\nsn=INPUT\n")
+    st.wait_for(lambda: "b.error.json" in explanations(st), 30, "b.error.json explained")
+    st.drop("in", "b", "kind=fail\nsn=B\n")
+    st.wait_for(lambda: "b" in explanations(st), 30, "b explained")
+    with open(st.path("in/Error", "b.error.json")) as f:
+        kept = f.read()
+    check(kept == "kind=fail\nsn=INPUT\n", "the input b.error.json was replaced: %r" % kept)
+    check(explanations(st)["b"] != "b.error.json", "b's explanation took the input's name")
+
+    long_name = "L" * 250 + ".txt"
+    st.drop("in", long_name, "kind=fail\nsn=LONG\n")
+    st.wait_for(lambda: long_name in st.files("in/Error"), 30, "the long name in Error")
+    st.wait_for(lambda: long_name in explanations(st), 10, "the long name explained")
+    st.stop()
+    check(not st.events("error_json_failed"), "an explanation could not be written")
+    names = sorted(st.files("in/Error"))
+    check(len(names) == 6, "Error holds: %s" % names)
+
+
+if __name__ == "__main__":
+    harness.main(test, "error_names")
