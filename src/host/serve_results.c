@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void forward_logs(const struct serve *s, const struct job *j, json_t *detail)
@@ -133,6 +134,21 @@ static int zip_post(const struct serve *s, struct job *j, char **final, struct c
 	return rc;
 }
 
+/*
+ * Why a file cannot be zipped, whatever the retries: its archive's name in
+ * the claim folder would be too long, or the file too large for a zip
+ * without its 64-bit extensions. NULL when it can.
+ */
+static const char *zip_impossible(const char *path)
+{
+	struct stat st;
+	if (strlen(CVB_ZIP_PREFIX) + strlen(cvb_watch_name(path)) + strlen(".zip") > NAME_MAX)
+		return "the name is too long to name its archive";
+	if (stat(path, &st) == 0 && st.st_size >= (off_t)UINT32_MAX)
+		return "the file is too large for a zip archive (4 GiB)";
+	return NULL;
+}
+
 static int post_action(struct serve *s, struct job *j, const char *chosen, char **final,
 		       struct cvb_error *err)
 {
@@ -140,6 +156,12 @@ static int post_action(struct serve *s, struct job *j, const char *chosen, char 
 	int a = *chosen ? cvb_post_action_parse(chosen) : -1;
 	enum cvb_post_action act = a >= 0 ? (enum cvb_post_action)a : c->post_action;
 	int rc = 0;
+	const char *no_zip = act == CVB_POST_ZIP ? zip_impossible(j->e.key) : NULL;
+	if (no_zip) {
+		serve_log(s, LOG_WARNING, "zip_unavailable", "converter", c->name, "file",
+			  cvb_watch_name(j->e.key), "why", no_zip, "instead", "move", NULL);
+		act = CVB_POST_MOVE;
+	}
 	if (act == CVB_POST_DELETE && unlink(j->e.key) < 0 && errno != ENOENT)
 		rc = cvb_error_errno(err, errno, "cannot delete '%s'", j->e.key);
 	else if (act == CVB_POST_ZIP)

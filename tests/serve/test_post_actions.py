@@ -97,6 +97,15 @@ def test(st):
     check(zips == ["packed.txt.zip"], "zip/Done: %s" % zips)
     z = zipfile.ZipFile(st.path("zip/Done", zips[0]))
     check(z.testzip() is None and z.read("packed.txt") == b"sn=Z-1\n", "zip contents")
+    # A name too long to name its archive: moved instead, once (it was retried for ever).
+    long_name = "Z" * 245 + ".txt"
+    st.drop("zip", long_name, "sn=Z-LONG\n")
+    st.wait_for(lambda: long_name in st.files("zip/Done"), 30, "the long name moved to Done")
+    check(report(st, "Z-LONG"), "the long name's report")
+    check([e for e in st.events("zip_unavailable") if e.get("instead") == "move"],
+          "no zip_unavailable in the log")
+    check(not [e for e in st.events("retry") if e.get("file") == long_name],
+          "the long name was retried")
 
     check(st.files("keep") == ["kept.txt"], "keep: %s" % st.files("keep"))
     time.sleep(1.5)  # several looks at the folder: the kept file is not converted again
