@@ -62,6 +62,9 @@ bool cvb_strlist_has(const struct cvb_strlist *l, const char *s);
 bool cvb_strlist_equal(const struct cvb_strlist *a, const struct cvb_strlist *b);
 /* A JSON array of the strings (NULL on allocation failure), and back (-EINVAL: not one). */
 json_t *cvb_strlist_to_json(const struct cvb_strlist *l);
+
+/* A string for people to read as JSON (null for NULL): bytes that are not UTF-8 become U+FFFD. */
+json_t *cvb_json_text(const char *s);
 int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l);
 
 #endif

@@ -76,6 +76,54 @@ static json_t *opt_string(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/*
+ * A path: a file name may be any bytes, JSON text only UTF-8. What is not
+ * UTF-8 travels as {"hex": "..."} and arrives as the same bytes.
+ */
+static json_t *opt_path(const char *s)
+{
+	json_t *v = opt_string(s);
+	if (v || !s)
+		return v;
+	size_t n = strlen(s);
+	char *hex = malloc(2 * n + 1);
+	for (size_t i = 0; hex && i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+	v = hex ? json_pack("{s:s}", "hex", hex) : NULL;
+	free(hex);
+	return v;
+}
+
+json_t *cvb_json_text(const char *s)
+{
+	json_t *v = opt_string(s);
+	if (v || !s)
+		return v;
+	/* for people: each byte that is not part of UTF-8 becomes U+FFFD */
+	size_t n = strlen(s), o = 0;
+	char *t = malloc(3 * n + 1);
+	for (size_t i = 0; t && i < n;) {
+		size_t len = 1;
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0xc2 && c <= 0xf4)
+			len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		json_t *one = len > 1 && i + len <= n ? json_stringn(s + i, len) : NULL;
+		if (c < 0x80 || one) {
+			memcpy(t + o, s + i, one ? len : 1);
+			o += one ? len : 1;
+			i += one ? len : 1;
+		} else {
+			memcpy(t + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+		json_decref(one);
+	}
+	v = t ? json_stringn(t, o) : NULL;
+	free(t);
+	return v;
+}
+
 char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 {
 	const struct cvb_limits *l = &js->limits;
@@ -87,9 +135,9 @@ char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 	    " s:b, s:{s:f, s:f, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
 	    "job_id", (json_int_t)js->job_id, "mode",
 	    js->mode == CVB_JOB_VALIDATE ? "validate" : "convert", "input_name",
-	    opt_string(js->input_name), "input_path", opt_string(js->input_path), "args", args,
-	    "class", opt_string(js->class_name), "converter_path", opt_string(js->converter_path),
-	    "output_dir", opt_string(js->output_dir), "caps", (json_int_t)js->caps, "trusted",
+	    opt_path(js->input_name), "input_path", opt_path(js->input_path), "args", args, "class",
+	    opt_string(js->class_name), "converter_path", opt_path(js->converter_path),
+	    "output_dir", opt_path(js->output_dir), "caps", (json_int_t)js->caps, "trusted",
 	    js->trusted, "allow_degraded", js->allow_degraded, "max_frame",
 	    (json_int_t)js->max_frame, "inline_source", js->inline_source, "limits", "timeout_s",
 	    l->timeout_s, "cpu_s", l->cpu_s, "memory_mb", (json_int_t)l->memory_mb, "max_output_mb",
@@ -108,6 +156,32 @@ char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 static char *dup_opt(json_t *v)
 {
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A path as opt_path sent it; NULL for anything else (or a NUL byte inside). */
+static char *dup_path(json_t *v)
+{
+	const char *hex = json_string_value(json_object_get(v, "hex"));
+	size_t n = hex ? strlen(hex) : 0;
+	if (!hex)
+		return dup_opt(v);
+	char *s = n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
+	for (size_t i = 0; s && i < n / 2; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+			free(s);
+			return NULL;
+		}
+		s[i] = (char)(hi << 4 | lo);
+	}
+	if (s)
+		s[n / 2] = 0;
+	return s;
 }
 
 int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l)
@@ -165,11 +239,11 @@ int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, s
 	js->allow_degraded = degraded;
 	js->max_frame = (uint32_t)max_frame;
 	js->inline_source = json_is_true(json_object_get(o, "inline_source"));
-	js->input_name = dup_opt(json_object_get(o, "input_name"));
-	js->input_path = dup_opt(json_object_get(o, "input_path"));
+	js->input_name = dup_path(json_object_get(o, "input_name"));
+	js->input_path = dup_path(json_object_get(o, "input_path"));
 	js->class_name = dup_opt(json_object_get(o, "class"));
-	js->converter_path = dup_opt(json_object_get(o, "converter_path"));
-	js->output_dir = dup_opt(json_object_get(o, "output_dir"));
+	js->converter_path = dup_path(json_object_get(o, "converter_path"));
+	js->output_dir = dup_path(json_object_get(o, "output_dir"));
 	js->args_json = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
 	int rc = limits_from(limits, &js->limits);
 	if (rc == 0)

@@ -420,8 +420,8 @@ static void print_failure_lines(struct run_cli *c, const char *outcome, const ch
 				const char *findings)
 {
 	for (size_t i = 1; i < c->n_inputs; i++) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "input", c->inputs[i], "outcome", outcome,
-				      "error", msg);
+		json_t *o = json_pack("{s:o, s:s, s:s}", "input", cvb_json_text(c->inputs[i]),
+				      "outcome", outcome, "error", msg);
 		if (findings)
 			json_object_set_new(o, "findings", json_loads(findings, 0, NULL));
 		char *t = json_dumps(o, JSON_COMPACT);

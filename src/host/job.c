@@ -155,7 +155,9 @@ static struct host_job *job_start(struct cvb_sandbox *sb, struct host_job *j,
 	/* the runner gets the input only to copy it in, and only with READ_INPUT */
 	rc = send_job(sb, j, mode, child,
 		      j->input && (sb->opts.caps & CVB_CAP_BIT(CVB_CAP_READ_INPUT)));
-	if (rc != CVB_FRAME_OK) {
+	if (rc == CVB_FRAME_NOMEM) {
+		cvb_error_set(err, "out of memory describing the job"); /* the runner is fine */
+	} else if (rc != CVB_FRAME_OK) {
 		cvb_error_set(err, "the runner is gone (cannot send the job)");
 		j->runner->dead = true;
 	}

@@ -349,8 +349,8 @@ static void build_line(struct cvb_sandbox *sb, struct host_job *j, struct verdic
 		       struct cvb_result *res, const char *inner, bool single)
 {
 	struct line l = {0};
-	json_t *head =
-	    json_pack("{s:s?, s:s}", "input", j->input, "outcome", cvb_outcome_name(v->outcome));
+	json_t *head = json_pack("{s:o?, s:s}", "input", j->input ? cvb_json_text(j->input) : NULL,
+				 "outcome", cvb_outcome_name(v->outcome));
 	char *t = json_dumps(head, JSON_COMPACT);
 	json_decref(head);
 	if (t)

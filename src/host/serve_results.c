@@ -46,14 +46,14 @@ static char *error_json(const struct serve *s, const struct job *j, const char *
 	iso_time(j->started_wall, started);
 	iso_time(time(NULL), finished);
 	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o, s:I, s:I, s:s, s:s}", "file",
-		      cvb_watch_name(j->e.key), "converter", serve_conv_name(s, j->conv),
-		      "converter_path", s->cfg.conv[j->conv].path, "outcome", outcome, "status",
-		      *status ? status : NULL, "error", message, "denied",
-		      json_incref(json_object_get(detail, "denied")) ?: json_array(), "logs",
-		      json_incref(json_object_get(detail, "logs")) ?: json_array(), "attempts",
-		      (json_int_t)j->e.attempts, "suspends", (json_int_t)j->e.suspends, "started",
-		      started, "finished", finished);
+	    json_pack("{s:o, s:s, s:s, s:s, s:s?, s:s?, s:o, s:o, s:I, s:I, s:s, s:s}", "file",
+		      cvb_json_text(cvb_watch_name(j->e.key)), "converter",
+		      serve_conv_name(s, j->conv), "converter_path", s->cfg.conv[j->conv].path,
+		      "outcome", outcome, "status", *status ? status : NULL, "error", message,
+		      "denied", json_incref(json_object_get(detail, "denied")) ?: json_array(),
+		      "logs", json_incref(json_object_get(detail, "logs")) ?: json_array(),
+		      "attempts", (json_int_t)j->e.attempts, "suspends", (json_int_t)j->e.suspends,
+		      "started", started, "finished", finished);
 	json_t *usage = json_object_get(detail, "usage"),
 	       *meta = json_object_get(detail, "metadata");
 	if (o && usage)

@@ -356,16 +356,16 @@ double cvb_watch_next_due(const struct cvb_watch *w)
 /* ---- claiming ---- */
 
 /*
- * The processing area must be the service's own, 0700 as it makes it: in a
- * shared watch folder another user could have made it first, and then swap
- * a claim folder for a link while its file converts.
+ * The processing area must be the service's own and writable by it alone
+ * (it makes it 0700): in a shared watch folder another user could have made
+ * it first, and then swap a claim folder for a link while its file converts.
  */
 static int own_processing(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -1;
-	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
 		errno = EPERM;
 		return -1;
 	}
@@ -459,11 +459,11 @@ static int do_claim(int dirfd, const char *dir, const char *name, char **claimed
 	}
 	procfd = open_processing(dirfd);
 	if (procfd < 0 && errno == EPERM) {
-		rc =
-		    cvb_error_set(err,
-				  "'%s/%s' is not the service's own 0700 folder (another user made "
-				  "it?): remove it, the service makes its own",
-				  dir, CVB_PROCESSING_DIR);
+		rc = cvb_error_set(
+		    err,
+		    "'%s/%s' is not the service's own folder, writable by it alone "
+		    "(did another user make it?): remove it, the service makes its own",
+		    dir, CVB_PROCESSING_DIR);
 		goto out_unlease;
 	}
 	if (procfd < 0 || make_claim_dir(procfd, cdir) < 0) {
@@ -580,10 +580,11 @@ int cvb_watch_recover(const char *dir, unsigned folder, struct cvb_watch_list *f
 				       : cvb_error_errno(err, errno, "cannot open '%s'", procpath);
 	if (own_processing(procfd) < 0) { /* nothing in it was claimed by us */
 		close(procfd);
-		return cvb_error_set(err,
-				     "'%s' is not the service's own 0700 folder (another user made "
-				     "it?): remove it, the service makes its own",
-				     procpath);
+		return cvb_error_set(
+		    err,
+		    "'%s' is not the service's own folder, writable by it alone "
+		    "(did another user make it?): remove it, the service makes its own",
+		    procpath);
 	}
 	DIR *d = fdopendir(dup(procfd));
 	struct dirent *e;

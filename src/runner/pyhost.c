@@ -442,10 +442,17 @@ static PyObject *m_job(PyObject *self, PyObject *unused)
 	const char *args = j->spec.args_json;
 	if (args && strcmp(args, "{}") == 0)
 		args = NULL;
-	return Py_BuildValue("(zzsszs)", j->spec.class_name, args,
-			     j->input_view ? j->input_view : "",
-			     j->output_view ? j->output_view : "", j->temp_view,
-			     j->converter_view ? j->converter_view : "converter.py");
+	/* paths as Python's os functions take them: any bytes, undecodable ones escaped */
+	PyObject *input = PyUnicode_DecodeFSDefault(j->input_view ? j->input_view : "");
+	PyObject *conv =
+	    PyUnicode_DecodeFSDefault(j->converter_view ? j->converter_view : "converter.py");
+	if (!input || !conv) {
+		Py_XDECREF(input);
+		Py_XDECREF(conv);
+		return NULL;
+	}
+	return Py_BuildValue("(zzNszN)", j->spec.class_name, args, input,
+			     j->output_view ? j->output_view : "", j->temp_view, conv);
 }
 
 static PyObject *m_source(PyObject *self, PyObject *unused)

@@ -1,7 +1,9 @@
 """What the service writes into Error never takes a file's place, and every
 failed file gets its explanation: an input called b.error.json stays when a
 failed b is explained beside it, and a name so long that `.error.json` would
-not fit still gets an explanation (under a shortened name)."""
+not fit still gets an explanation (under a shortened name). File names that
+are not UTF-8 convert (or fail) like any other, and the files after them too
+(such a name once made the converter's runner look dead)."""
 
 import json
 import os
@@ -45,10 +47,23 @@ def test(st):
     st.drop("in", long_name, "kind=fail\nsn=LONG\n")
     st.wait_for(lambda: long_name in st.files("in/Error"), 30, "the long name in Error")
     st.wait_for(lambda: long_name in explanations(st), 10, "the long name explained")
+
+    raw_in = os.fsencode(st.path("in"))
+    for name, text in ((b"good\xff.txt", b"sn=NOT-UTF8\n"), (b"bad\xfe.txt", b"kind=fail\n"),
+                       (b"after.txt", b"sn=AFTER\n")):
+        with open(os.path.join(raw_in, name), "wb") as f:
+            f.write(text)
+    st.wait_for(lambda: len(os.listdir(os.fsencode(st.path("in/Done")))) == 2, 30,
+                "the good file and the one after it in Done")
+    st.wait_for(lambda: "bad\ufffd.txt" in explanations(st), 30, "the bad name explained")
     st.stop()
+    check(sorted(os.listdir(os.fsencode(st.path("in/Done")))) == [b"after.txt", b"good\xff.txt"],
+          "Done: %s" % os.listdir(os.fsencode(st.path("in/Done"))))
+    sns = sorted(r["sn"] for r in st.spool().values())
+    check(sns == ["AFTER", "NOT-UTF8"], "reports: %s" % sns)
     check(not st.events("error_json_failed"), "an explanation could not be written")
-    names = sorted(st.files("in/Error"))
-    check(len(names) == 6, "Error holds: %s" % names)
+    names = sorted(os.listdir(os.fsencode(st.path("in/Error"))))
+    check(len(names) == 8, "Error holds: %s" % names)
 
 
 if __name__ == "__main__":

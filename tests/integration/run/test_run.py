@@ -102,7 +102,7 @@ class Run:
         if len(self.out) > 3000:
             out += "... [%d bytes]" % len(self.out)
         return "command: %s\nexit: %s\nstdout: %s\nstderr: %s" % (
-            " ".join(self.argv[1:]), self.rc, out, self.err[:3000])
+            " ".join(os.fsdecode(a) for a in self.argv[1:]), self.rc, out, self.err[:3000])
 
 
 def convbox(*args, timeout=150, cwd=None):
@@ -409,6 +409,17 @@ def preload_named():
 
 
 @scenario
+def non_utf8_name():
+    """A file name that is not UTF-8 (a name may be any bytes), on every path."""
+    path = os.path.join(os.fsencode(scratch()), b"unit\xff-\xc3.csv")
+    with open(path, "wb") as f:
+        f.write(b"sn,value,unit\nSN-NU,1.5,V\n")
+    args = (conv("safe_csv.py"), path)
+    return {"zygote": convbox(*args), "cold": convbox(*args, "--cold"),
+            "trusted": convbox(*args, "--trusted")}
+
+
+@scenario
 def output_limit_one_file():
     out = scratch()
     return convbox(conv("big_output.py"), inp("plain.txt"), "--arg", "kb=3072",
@@ -590,7 +601,9 @@ class Base(unittest.TestCase):
     def shape(self, res, run):
         """Members every result line has: input, logs, denied, usage."""
         self.assertIsInstance(res.get("input"), str, run.describe())
-        self.assertIn(res["input"], run.argv, "input is the path given")
+        # as given; bytes that are not UTF-8 shown as U+FFFD
+        given = [a.decode("utf-8", "replace") if isinstance(a, bytes) else a for a in run.argv]
+        self.assertIn(res["input"], given, "input is the path given")
         if res["outcome"] not in ("security", "sandbox_error"):
             usage = res.get("usage")
             self.assertIsInstance(usage, dict, run.describe())
@@ -1041,6 +1054,14 @@ class TestOutputsAndInputs(Base):
         rest = sorted(v for k, v in after_second.items() if k not in ("summary.txt", "data.bin"))
         self.assertEqual(rest, sorted([b"summary of out2.txt: SN-OUT-2\n",
                                        bytes(range(256)) + b"SN-OUT-2\n"]))
+
+    @uses("non_utf8_name")
+    def test_a_name_that_is_not_utf8(self):
+        # it once broke the result line and made the runner look dead
+        for mode, run in get("non_utf8_name").items():
+            res = self.outcome(run, "completed", 0, "Success")
+            self.assertEqual(res["report"]["serialNumber"], "SN-NU", mode)
+            self.assertTrue(res["input"].endswith("/unit\ufffd-\ufffd.csv"), (mode, res["input"]))
 
     @uses("multi_order", "multi_worst", "multi_all_success", "multi_isolated", "multi_missing")
     def test_several_inputs(self):
