@@ -208,6 +208,14 @@ static int prepare_reports(struct serve *s, struct finished *f, char (*ids)[CVB_
 		}
 		free(f->m.reports[i]);
 		f->m.reports[i] = text;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(ids[k], ids[i]) == 0) { /* the second would replace the first */
+				f->fate = F_ERROR;
+				snprintf(f->why, sizeof(f->why),
+					 "reports %zu and %zu share the id %s", k + 1, i + 1,
+					 ids[i]);
+				return -1;
+			}
 	}
 	return 0;
 }

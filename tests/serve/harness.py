@@ -19,7 +19,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 # A converter driven by its input: lines "key=value". kind selects the answer:
 # ok (one report), two (two reports), fail (Failed), raise (an exception),
-# two_bad (two reports, the second with a bad id),
+# two_bad (two reports, the second with a bad id), two_same_id (two reports, one id),
 # suspend (Suspended, retry_after from the file), skip (Skipped), own_id (sets
 # its own report id), bad_id (an id that is no UUID), own_station (sets
 # machineName), peek (reads a file it was not given). sleep=S and spin=S make
@@ -78,11 +78,13 @@ class TestConverter:
             report["peek"] = open("/etc/hostname").read()
         post = fields.get("post")
         result = {"status": "Success", "report": report, "metadata": {"kind": kind}}
-        if kind in ("two", "two_bad"):
+        if kind in ("two", "two_bad", "two_same_id"):
             second = dict(report)
             second["sn"] = report["sn"] + "-2"
             if kind == "two_bad":
                 second["id"] = "not-a-uuid"
+            if kind == "two_same_id":
+                report["id"] = second["id"] = str(uuid.uuid4())
             result = {"status": "Success", "reports": [report, second]}
         if post:
             result["post_action"] = post

@@ -43,6 +43,7 @@ def test(st):
     st.drop("mv", "station.txt", "sn=P-5\nkind=own_station\n")
     st.drop("mv", "peek.txt", "sn=P-6\nkind=peek\n")
     st.drop("mv", "halfbad.txt", "sn=P-7\nkind=two_bad\n")
+    st.drop("mv", "sameid.txt", "sn=P-8\nkind=two_same_id\n")
     st.drop("mv", "own1.txt", "sn=OWN-1\nkind=own_id\n")
     st.drop("del", "gone.txt", "sn=D-1\n")
     st.drop("zip", "packed.txt", "sn=Z-1\n")
@@ -51,7 +52,7 @@ def test(st):
     def errors(folder):
         return [n for n in st.files(folder + "/Error") if n.endswith(".error.json")]
 
-    st.wait_for(lambda: len(st.files("mv/Done")) == 4 and len(errors("mv")) == 3 and
+    st.wait_for(lambda: len(st.files("mv/Done")) == 4 and len(errors("mv")) == 4 and
                 report(st, "P-2") and st.files("zip/Done") and errors("slow") and
                 report(st, "K-1") and report(st, "D-1"), 60, "every file handled")
     check(st.files("mv/Done") == ["own1.txt", "plain.txt", "skipped.txt", "station.txt"],
@@ -84,6 +85,10 @@ def test(st):
     check("report 2:" in info["error"] and "is not a UUID" in info["error"], str(info))
     check(not report(st, "P-7") and not report(st, "P-7-2"),
           "a report of a file that went to Error was spooled")
+    info = error_info(st, "mv", "sameid.txt")
+    check("reports 1 and 2 share the id" in info["error"], str(info))
+    check(not report(st, "P-8") and not report(st, "P-8-2"),
+          "a report of two that share an id was spooled")
     info = error_info(st, "mv", "peek.txt")
     check(info["outcome"] == "security" and info["denied"] and
           info["denied"][0]["target"] == "/etc/hostname", "denied access: %s" % info)
