@@ -11,9 +11,10 @@
  * always complete, and the spool holds one file per id.
  *
  * A report without an id gets one derived from the converter's name, the
- * SHA-256 of the input's bytes and the report's index in the result: the
- * same file converted again after a crash gets the same id, so the spool
- * keeps one copy, and an upload of it replaces rather than duplicates.
+ * file's name, the SHA-256 of its bytes and the report's index in the
+ * result: the same file converted again after a crash gets the same id, so
+ * the spool keeps one copy, and an upload of it replaces rather than
+ * duplicates; two files of the same bytes under other names are two reports.
  *
  * Post actions never overwrite: a file moved into Done or Error under a
  * name that is taken gets a unique name instead. Across file systems a move
@@ -49,12 +50,12 @@ int cvb_sha256_file(const char *path, uint8_t out[32], struct cvb_error *err);
 void cvb_sha256_hex(const uint8_t digest[32], char out[65]);
 
 /*
- * The stable id of report number `index` of a file converted by
+ * The stable id of report number `index` of the file `name` converted by
  * `converter` whose content has SHA-256 `content`: a UUID (RFC 9562
  * version 8, the SHA-256 based form) in lower case, into out[37].
  */
-void cvb_spool_derive_id(const char *converter, const uint8_t content[32], size_t index,
-			 char out[CVB_UUID_LEN + 1]);
+void cvb_spool_derive_id(const char *converter, const char *name, const uint8_t content[32],
+			 size_t index, char out[CVB_UUID_LEN + 1]);
 
 /* Whether s is a UUID in the 8-4-4-4-12 hex form (either case). */
 bool cvb_spool_is_uuid(const char *s);

@@ -199,7 +199,8 @@ static int prepare_reports(struct serve *s, struct finished *f, char (*ids)[CVB_
 	for (size_t i = 0; i < f->m.n_reports; i++) {
 		char derived[CVB_UUID_LEN + 1], *text = NULL;
 		const char *raw = f->m.reports[i];
-		cvb_spool_derive_id(serve_conv_name(s, f->job.conv), content, i, derived);
+		cvb_spool_derive_id(serve_conv_name(s, f->job.conv), cvb_watch_name(f->job.e.key),
+				    content, i, derived);
 		if (cvb_spool_prepare_report(raw, strlen(raw), derived, &st, &text, &lens[i],
 					     ids[i], &err) < 0) {
 			f->fate = F_ERROR;

@@ -138,10 +138,11 @@ void cvb_sha256_hex(const uint8_t digest[32], char out[65])
 
 /* ---- report ids ---- */
 
-void cvb_spool_derive_id(const char *converter, const uint8_t content[32], size_t index,
-			 char out[CVB_UUID_LEN + 1])
+void cvb_spool_derive_id(const char *converter, const char *name, const uint8_t content[32],
+			 size_t index, char out[CVB_UUID_LEN + 1])
 {
-	static const char domain[] = "convbox report id v1";
+	/* v2: the file's name is part of it (v1 gave files of the same bytes one id) */
+	static const char domain[] = "convbox report id v2";
 	struct cvb_sha256 s;
 	uint8_t d[32], idx[8];
 	for (int i = 0; i < 8; i++)
@@ -149,6 +150,7 @@ void cvb_spool_derive_id(const char *converter, const uint8_t content[32], size_
 	cvb_sha256_init(&s);
 	cvb_sha256_update(&s, domain, sizeof(domain)); /* with its NUL: a separator */
 	cvb_sha256_update(&s, converter, strlen(converter) + 1);
+	cvb_sha256_update(&s, name, strlen(name) + 1);
 	cvb_sha256_update(&s, content, 32);
 	cvb_sha256_update(&s, idx, sizeof(idx));
 	cvb_sha256_final(&s, d);

@@ -1,7 +1,8 @@
 """A same-named file dropped twice ends as two distinct files in Done: once
 after the first was converted, and once while the first is still being
 converted (its claim is a folder of its own). Identical content dropped again
-keeps a third copy in Done but no second report (the same derived id)."""
+under the same name keeps a third copy in Done but no second report (the same
+derived id); identical content under two other names gives two reports."""
 
 import os
 import sys
@@ -39,12 +40,15 @@ def test(st):
     # Identical content again: kept in Done, but the report id is the same.
     st.drop("in", "unit.txt", first)
     st.wait_for(lambda: len(st.files("in/Done")) == 5, 30, "the repeated unit.txt")
+    st.drop("in", "twin-a.txt", "sn=TWIN\n")
+    st.drop("in", "twin-b.txt", "sn=TWIN\n")
+    st.wait_for(lambda: len(st.files("in/Done")) == 7, 30, "the twins")
     st.stop()
-    check(done_bodies(st) == sorted([first, first, second, slow, fourth]),
+    check(done_bodies(st) == sorted([first, first, second, slow, fourth, "sn=TWIN\n", "sn=TWIN\n"]),
           "Done: %s" % done_bodies(st))
-    check(len(set(st.files("in/Done"))) == 5, "names in Done are not distinct")
+    check(len(set(st.files("in/Done"))) == 7, "names in Done are not distinct")
     sns = sorted(r["sn"] for r in st.spool().values())
-    check(sns == ["SAME-1", "SAME-2", "SAME-3", "SAME-4"], "reports: %s" % sns)
+    check(sns == ["SAME-1", "SAME-2", "SAME-3", "SAME-4", "TWIN", "TWIN"], "reports: %s" % sns)
     dup = [e for e in st.events("converted") if e.get("unchanged_reports") == "1"]
     check(len(dup) == 1, "the repeated file's report was not found unchanged in the spool")
 

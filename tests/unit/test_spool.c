@@ -147,20 +147,25 @@ static void test_derived_ids(void **state)
 {
 	uint8_t c1[32] = {1}, c2[32] = {2};
 	char a[CVB_UUID_LEN + 1], b[CVB_UUID_LEN + 1];
-	cvb_spool_derive_id("csv", c1, 0, a);
-	cvb_spool_derive_id("csv", c1, 0, b);
+	cvb_spool_derive_id("csv", "u1.csv", c1, 0, a);
+	cvb_spool_derive_id("csv", "u1.csv", c1, 0, b);
 	assert_string_equal(a, b); /* stable */
 	assert_true(cvb_spool_is_uuid(a));
 	assert_int_equal(a[14], '8'); /* version 8 */
 	assert_non_null(strchr("89ab", a[19]));
-	cvb_spool_derive_id("csv", c1, 1, b);
+	cvb_spool_derive_id("csv", "u1.csv", c1, 1, b);
 	assert_string_not_equal(a, b);
-	cvb_spool_derive_id("csv", c2, 0, b);
+	cvb_spool_derive_id("csv", "u1.csv", c2, 0, b);
 	assert_string_not_equal(a, b);
-	cvb_spool_derive_id("csv2", c1, 0, b);
+	cvb_spool_derive_id("csv2", "u1.csv", c1, 0, b);
 	assert_string_not_equal(a, b);
-	/* The converter name and the content cannot run into each other. */
-	cvb_spool_derive_id("", c1, 0, b);
+	/* the same bytes under another name are another file */
+	cvb_spool_derive_id("csv", "u2.csv", c1, 0, b);
+	assert_string_not_equal(a, b);
+	/* the converter's name, the file's and the content cannot run into each other */
+	cvb_spool_derive_id("", "u1.csv", c1, 0, b);
+	assert_string_not_equal(a, b);
+	cvb_spool_derive_id("csvu1.csv", "", c1, 0, b);
 	assert_string_not_equal(a, b);
 }
 
