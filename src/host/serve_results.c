@@ -309,6 +309,12 @@ static void suspend(struct serve *s, struct finished *f)
 	serve_requeue(s, &j->e, after);
 }
 
+static bool claimed_file_gone(const struct job *j)
+{
+	struct stat st;
+	return lstat(j->e.key, &st) < 0 && errno == ENOENT;
+}
+
 /* Phase 3: act on the fate (the spool is durable by now). */
 static void apply_fate(struct serve *s, struct finished *f)
 {
@@ -328,7 +334,12 @@ static void apply_fate(struct serve *s, struct finished *f)
 			       f->m.detail);
 	else if (f->fate == F_SUSPEND)
 		suspend(s, f);
-	else if (f->fate == F_LOST && ++j->e.attempts >= s->cfg.max_attempts)
+	else if (claimed_file_gone(j)) {
+		/* someone removed it from the processing area: nothing left to retry */
+		serve_log(s, LOG_WARNING, "vanished", "converter", serve_conv_name(s, j->conv),
+			  "file", cvb_watch_name(j->e.key), "error", f->why, NULL);
+		cvb_watch_release(j->e.key);
+	} else if (f->fate == F_LOST && ++j->e.attempts >= s->cfg.max_attempts)
 		serve_to_error(s, j, cvb_outcome_name(f->m.outcome), "", f->why, f->m.detail);
 	else {
 		serve_log(s, LOG_WARNING, "retry", "converter", serve_conv_name(s, j->conv), "file",

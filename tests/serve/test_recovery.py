@@ -90,6 +90,15 @@ def test(st):
     st.wait_for(lambda: "victim.txt.zip" in st.files("in/Done"), 60, "victim.txt after the loss")
     check(st.events("driver_lost"), "no driver_lost event")
     check([r["sn"] for r in st.spool().values()].count("REC-VICTIM") == 1, "victim report")
+
+    # A claimed file someone removes while it converts: given up once, not retried for ever.
+    st.drop("in", "removed.txt", "sn=REC-REMOVED\nsleep=1\n")
+    st.wait_for(lambda: st.processing("in"), 30, "removed.txt being converted")
+    for p in st.processing("in"):
+        os.unlink(p)
+    st.wait_for(lambda: st.events("vanished"), 30, "the vanished file given up")
+    check(not [e for e in st.events("retry") if e.get("file") == "removed.txt"],
+          "the removed file was queued to retry")
     st.stop()
     check(len(st.events("recovered")) == 5, "recoveries logged: %d" % len(st.events("recovered")))
     check(not st.processing("in"), "claims left: %s" % st.processing("in"))
