@@ -152,7 +152,14 @@ int cvb_spool_write_new(const char *dir, const char *name, const char *text, siz
 /* Remove temporary files an interrupted move, zip or write left in a folder. */
 void cvb_spool_sweep_temps(const char *dir);
 
-/* mkdir -p; 0 when the folder exists afterwards. */
+/*
+ * mkdir -p; 0 when the folder exists afterwards and belongs to the service
+ * or root (so does a symbolic link naming it): a folder files are moved or
+ * written into (Done, Error, the spool).
+ */
 int cvb_spool_mkdirs(const char *dir, struct cvb_error *err);
+
+/* mkdir -p for a folder others may own and write into: a watch folder. */
+int cvb_spool_mkdirs_shared(const char *dir, struct cvb_error *err);
 
 #endif

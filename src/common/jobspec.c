@@ -164,6 +164,20 @@ static int hex_digit(char c)
 }
 
 /* A path as opt_path sent it; NULL for anything else (or a NUL byte inside). */
+static char *dup_path(json_t *v);
+
+/* A path member: absent or null is no path; present, it must be one. */
+static int path_field(json_t *o, const char *key, char **out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	*out = v && !json_is_null(v) ? dup_path(v) : NULL;
+	if (*out || !v || json_is_null(v))
+		return 0;
+	snprintf(err, errlen, "job spec: %s is not a path", key);
+	return -EINVAL;
+}
+
+/* A path as opt_path sent it; NULL for anything else (or a NUL byte inside). */
 static char *dup_path(json_t *v)
 {
 	const char *hex = json_string_value(json_object_get(v, "hex"));
@@ -239,13 +253,20 @@ int cvb_jobspec_from_json(const char *text, struct cvb_jobspec *js, char *err, s
 	js->allow_degraded = degraded;
 	js->max_frame = (uint32_t)max_frame;
 	js->inline_source = json_is_true(json_object_get(o, "inline_source"));
-	js->input_name = dup_path(json_object_get(o, "input_name"));
-	js->input_path = dup_path(json_object_get(o, "input_path"));
 	js->class_name = dup_opt(json_object_get(o, "class"));
-	js->converter_path = dup_path(json_object_get(o, "converter_path"));
-	js->output_dir = dup_path(json_object_get(o, "output_dir"));
 	js->args_json = json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY);
-	int rc = limits_from(limits, &js->limits);
+	int rc = path_field(o, "input_name", &js->input_name, err, errlen);
+	if (rc == 0)
+		rc = path_field(o, "input_path", &js->input_path, err, errlen);
+	if (rc == 0)
+		rc = path_field(o, "converter_path", &js->converter_path, err, errlen);
+	if (rc == 0)
+		rc = path_field(o, "output_dir", &js->output_dir, err, errlen);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	rc = limits_from(limits, &js->limits);
 	if (rc == 0)
 		rc = cvb_strlist_from_json(bl, &js->blocked_imports);
 	if (rc == 0)

@@ -320,7 +320,7 @@ static json_t *tail_members(struct cvb_sandbox *sb, struct host_job *j, struct v
 		if (v->error_obj)
 			json_object_set(o, "error", v->error_obj);
 		else if (v->message[0])
-			json_object_set_new(o, "error", json_string(v->message));
+			json_object_set_new(o, "error", cvb_json_text(v->message));
 	}
 	if (j->logs_dropped)
 		json_array_append_new(

@@ -167,8 +167,9 @@ static void fail_start(struct cvb_sandbox *sb, uint64_t id, const char *input, c
 	j->logs = json_array();
 	j->denied = json_array();
 	j->outputs = json_array();
-	j->job_error =
-	    json_pack("{s:s, s:s, s:s}", "outcome", "sandbox_error", "error", msg, "layer", "host");
+	/* msg may quote a path that is not UTF-8 */
+	j->job_error = json_pack("{s:s, s:o, s:s}", "outcome", "sandbox_error", "error",
+				 cvb_json_text(msg), "layer", "host");
 	j->exited = true;
 	j->started = cvb_now();
 	push_done(sb, j);

@@ -184,7 +184,7 @@ static void send_result(int sock, uint64_t token, struct cvb_result *r)
 	if (o && r->retry_after >= 0)
 		json_object_set_new(o, "retry_after", json_real(r->retry_after));
 	if (o && r->message)
-		json_object_set_new(o, "message", json_string(r->message));
+		json_object_set_new(o, "message", cvb_json_text(r->message));
 	send_json(sock, CVB_FRAME_RESULT, token, o);
 }
 

@@ -262,7 +262,8 @@ out:
 
 /* ---- folders and temporary files ---- */
 
-int cvb_spool_mkdirs(const char *dir, struct cvb_error *err)
+/* Create dir and its parents; with `owned`, dir must be the service's (or root's). */
+static int make_dirs(const char *dir, bool owned, struct cvb_error *err)
 {
 	char p[PATH_MAX];
 	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
@@ -284,7 +285,8 @@ int cvb_spool_mkdirs(const char *dir, struct cvb_error *err)
 	 * to steer files and reports somewhere else.
 	 */
 	struct stat st;
-	if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0)
+	if (owned && lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != geteuid() &&
+	    st.st_uid != 0)
 		return cvb_error_set(
 		    err,
 		    "'%s' is a symbolic link of uid %u, not of the service (uid %u) "
@@ -292,13 +294,23 @@ int cvb_spool_mkdirs(const char *dir, struct cvb_error *err)
 		    p, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 		return cvb_error_set(err, "'%s' is not a folder", p);
-	if (st.st_uid != geteuid() && st.st_uid != 0)
+	if (owned && st.st_uid != geteuid() && st.st_uid != 0)
 		return cvb_error_set(
 		    err,
 		    "folder '%s' belongs to uid %u, not to the service (uid %u) or "
 		    "root: remove it or give it to the service",
 		    p, (unsigned)st.st_uid, (unsigned)geteuid());
 	return 0;
+}
+
+int cvb_spool_mkdirs(const char *dir, struct cvb_error *err)
+{
+	return make_dirs(dir, true, err);
+}
+
+int cvb_spool_mkdirs_shared(const char *dir, struct cvb_error *err)
+{
+	return make_dirs(dir, false, err);
 }
 
 static int open_dir(const char *dir, struct cvb_error *err)
@@ -547,7 +559,10 @@ static int rename_noreplace(int fromfd, const char *from, int tofd, const char *
  */
 static void candidate(const char *name, unsigned attempt, const char *stamp, char out[NAME_MAX + 1])
 {
-	const char *dot = strrchr(name, '.');
+	static const char explained[] = ".error.json"; /* an explanation keeps its whole suffix */
+	size_t len = strlen(name), xl = strlen(explained);
+	const char *dot = len > xl && strcmp(name + len - xl, explained) == 0 ? name + len - xl
+									      : strrchr(name, '.');
 	if (!dot || dot == name || strlen(dot) > 40)
 		dot = name + strlen(name);
 	int stem = (int)(dot - name), ext = (int)strlen(dot);

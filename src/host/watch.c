@@ -141,7 +141,7 @@ const char *cvb_watch_dir(const struct cvb_watch *w, unsigned folder)
 static int attach(struct cvb_watch *w, struct folder *f, struct cvb_error *err)
 {
 	if (f->fd < 0) {
-		if (cvb_spool_mkdirs(f->path, err) < 0)
+		if (cvb_spool_mkdirs_shared(f->path, err) < 0) /* a station user's, maybe */
 			return -1;
 		f->fd = open(f->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (f->fd < 0)
@@ -386,19 +386,28 @@ static int open_processing(int dirfd)
 }
 
 /*
- * What the rename took must be the regular file that was checked: between
- * the check and the rename, whoever may write the watch folder can put a
- * symbolic link in its place. A link is put back (or, if its name was taken
- * meanwhile, removed: it is only a link); another regular file is kept.
+ * What the rename took must be the file that was checked (fd): between the
+ * check and the rename, whoever may write the watch folder can put another
+ * entry in its place, a symbolic link above all. Anything else is put back.
+ * Where its name was taken again meanwhile, a link or an empty folder is
+ * removed, and another regular file stays claimed: it is safe where it is.
  */
 static int check_claimed(int dirfd, const char *name, int procfd, const char *target,
-			 const char *cdir)
+			 const char *cdir, int fd)
 {
-	struct stat st;
-	if (fstatat(procfd, target, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+	struct stat want, got;
+	if (fstatat(procfd, target, &got, AT_SYMLINK_NOFOLLOW) < 0) {
+		unlinkat(procfd, cdir, AT_REMOVEDIR);
+		return CVB_CLAIM_GONE;
+	}
+	if (fstat(fd, &want) == 0 && S_ISREG(got.st_mode) && got.st_dev == want.st_dev &&
+	    got.st_ino == want.st_ino)
 		return CVB_CLAIM_OK;
-	if (renameat2(procfd, target, dirfd, name, RENAME_NOREPLACE) < 0)
-		unlinkat(procfd, target, 0);
+	if (renameat2(procfd, target, dirfd, name, RENAME_NOREPLACE) < 0) {
+		if (S_ISREG(got.st_mode))
+			return CVB_CLAIM_OK;
+		unlinkat(procfd, target, S_ISDIR(got.st_mode) ? AT_REMOVEDIR : 0);
+	}
 	unlinkat(procfd, cdir, AT_REMOVEDIR);
 	return CVB_CLAIM_GONE;
 }
@@ -477,7 +486,7 @@ static int do_claim(int dirfd, const char *dir, const char *name, char **claimed
 			 ? CVB_CLAIM_GONE
 			 : cvb_error_errno(err, errno, "cannot claim '%s/%s'", dir, name);
 		unlinkat(procfd, cdir, AT_REMOVEDIR);
-	} else if ((rc = check_claimed(dirfd, name, procfd, target, cdir)) != CVB_CLAIM_OK) {
+	} else if ((rc = check_claimed(dirfd, name, procfd, target, cdir, fd)) != CVB_CLAIM_OK) {
 		/* not the file that was checked */
 	} else if (asprintf(claimed, "%s/%s/%s", dir, CVB_PROCESSING_DIR, target) < 0) {
 		*claimed = NULL; /* the file waits in the processing area for a restart */

@@ -42,6 +42,8 @@ def test(st):
         kept = f.read()
     check(kept == "kind=fail\nsn=INPUT\n", "the input b.error.json was replaced: %r" % kept)
     check(explanations(st)["b"] != "b.error.json", "b's explanation took the input's name")
+    check(explanations(st)["b"].endswith(".error.json"), "b's explanation is called %s" %
+          explanations(st)["b"])
 
     long_name = "L" * 250 + ".txt"
     st.drop("in", long_name, "kind=fail\nsn=LONG\n")

@@ -5,6 +5,8 @@ advise) cannot be used to steer the service:
   not start, and says which folder and why; nothing goes where it points.
 - A processing area made beforehand by another user: nothing is claimed, the
   files stay where they were dropped, and the log says why.
+- A watch folder of another user (sticky) is used; its Done and Error are the
+  service's own.
 - A name swapped between a regular file and a symbolic link to a file only
   root may read, over and over while the service claims: no link is ever
   claimed (none lands in the processing area, Done or Error), so the
@@ -76,6 +78,7 @@ def swapped_for_a_link(st):
               rescan_seconds=0.05, settle_seconds=0.01)
     os.makedirs(st.path("in"))
     os.chmod(st.path("in"), 0o1777)
+    os.chown(st.path("in"), OTHER, OTHER)  # the station user's folder, as it may well be
     st.start()
     st.wait_for(lambda: st.events("converter_ready"), 60, "the converter")
     stop = time.time() + 3

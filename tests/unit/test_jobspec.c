@@ -10,6 +10,7 @@
 
 #include "convbox/jobspec.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ static void test_paths_of_any_bytes(void **state)
 	}
 }
 
-/* A hex path that is not whole bytes, or holds a NUL, is no path. */
+/* A hex path that is not whole bytes, or holds a NUL, is refused with the spec. */
 static void test_bad_hex_paths(void **state)
 {
 	static const char *const bad[] = {"6", "zz", "610062", ""};
@@ -62,11 +63,14 @@ static void test_bad_hex_paths(void **state)
 		json_t *o = json_loads(text, 0, NULL);
 		json_object_set_new(o, "input_name", json_pack("{s:s}", "hex", bad[i]));
 		char *edited = json_dumps(o, JSON_COMPACT);
-		assert_int_equal(cvb_jobspec_from_json(edited, &out, err, sizeof(err)), 0);
-		if (bad[i][0])
-			assert_null(out.input_name);
-		else
+		int rc = cvb_jobspec_from_json(edited, &out, err, sizeof(err));
+		if (bad[i][0]) {
+			assert_int_equal(rc, -EINVAL);
+			assert_non_null(strstr(err, "input_name is not a path"));
+		} else {
+			assert_int_equal(rc, 0);
 			assert_string_equal(out.input_name, "");
+		}
 		cvb_jobspec_clear(&out);
 		cvb_jobspec_clear(&in);
 		free(edited);

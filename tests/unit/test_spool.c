@@ -481,6 +481,7 @@ static void test_write_new(void **state)
 	write_text(p, "an input that is called x.error.json");
 	assert_int_equal(cvb_spool_write_new(dir, "x.error.json", "{\"a\":1}", 7, &final, &err), 0);
 	assert_string_not_equal(final, p);
+	assert_string_equal(final + strlen(final) - strlen(".error.json"), ".error.json");
 	char *t = read_text(p), *u = read_text(final);
 	assert_string_equal(t, "an input that is called x.error.json");
 	assert_string_equal(u, "{\"a\":1}");
