@@ -27,6 +27,20 @@
 #define CVB_FRAME_HEADER_SIZE 24u
 #define CVB_FRAME_DEFAULT_MAX (64u * 1024u * 1024u)
 
+/*
+ * A job's own count of its denials, in a page of the host's (a sealed memfd
+ * sent with JOB, after the three channels): the job's C code counts each
+ * refused syscall and each audit-hook denial there before it reports it.
+ * Whatever the converter writes to its channel, it cannot reach this page
+ * without native code, so the host can tell reports the converter kept
+ * from it (a forged DONE, DENIED frames swallowed by a forged frame).
+ */
+struct cvb_tally {
+	uint32_t seccomp; /* syscalls refused by the filter */
+	uint32_t hook;	  /* actions the audit hook denied */
+};
+#define CVB_TALLY_SIZE 4096u
+
 /* Exit codes of a job child that mean something to the host. */
 #define CVB_JOBEXIT_SETUP  120 /* containment failed; JOB_ERROR frame sent */
 #define CVB_JOBEXIT_CPU	   121 /* SIGXCPU: the CPU limit was reached */
@@ -36,7 +50,7 @@ enum cvb_frame_type {
 	/* host -> runner, control channel */
 	CVB_FRAME_SETUP = 1,	/* JSON: runner-wide settings, converter source follows */
 	CVB_FRAME_SOURCE = 2,	/* raw bytes: the validated converter source */
-	CVB_FRAME_JOB = 3,	/* JSON job spec; fds attached (channel, stdout, stderr, input) */
+	CVB_FRAME_JOB = 3,	/* JSON job spec; fds: channel, stdout, stderr, tally, [input] */
 	CVB_FRAME_SHUTDOWN = 4, /* empty */
 	/* runner -> host, control channel */
 	CVB_FRAME_READY = 16,	/* JSON: runner facts (layers available, pid) */

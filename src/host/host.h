@@ -62,6 +62,8 @@ struct host_job {
 	char *staging; /* trusted mode: host folder the converter writes to */
 	char *findings;
 	int input_fd;
+	struct cvb_tally *tally;   /* the job's count of its denials, mapped read-only */
+	unsigned hook_frames;	   /* DENIED frames of the audit hook that arrived */
 	const uint8_t *inline_src; /* validation of other bytes (borrowed) */
 	size_t inline_len;
 	const char *inline_path;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -125,13 +126,38 @@ static struct host_job *job_new(uint64_t id, const char *input)
 	return j;
 }
 
+/*
+ * The job's tally page (see struct cvb_tally): sealed at its size, so that
+ * nothing the job does can make the host's reading of it fault; mapped here
+ * read-only. The descriptor goes to the runner.
+ */
+static int make_tally(struct host_job *j, struct cvb_error *err)
+{
+	int fd = memfd_create("convbox-tally", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, CVB_TALLY_SIZE) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		cvb_error_errno(err, errno, "job tally page");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	void *p = mmap(NULL, CVB_TALLY_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		cvb_error_errno(err, errno, "job tally page");
+		close(fd);
+		return -1;
+	}
+	j->tally = p;
+	return fd;
+}
+
 /* The JOB frame, with the job's descriptors; for inline validation the bytes follow. */
 static int send_job(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_mode mode,
-		    int child[4], bool with_input)
+		    int child[5], bool with_input)
 {
 	char *spec = job_json(sb, j, mode);
 	int rc = spec ? cvb_frame_write_fds(j->runner->ctl_fd, CVB_FRAME_JOB, j->id, spec,
-					    strlen(spec), child, with_input ? 4 : 3)
+					    strlen(spec), child, with_input ? 5 : 4)
 		      : CVB_FRAME_NOMEM;
 	free(spec);
 	if (rc == CVB_FRAME_OK && j->inline_src)
@@ -143,10 +169,12 @@ static int send_job(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_mod
 static struct host_job *job_start(struct cvb_sandbox *sb, struct host_job *j,
 				  enum cvb_job_mode mode, struct cvb_error *err)
 {
-	int child[4] = {-1, -1, -1, -1};
+	int child[5] = {-1, -1, -1, -1, -1};
 	int rc = CVB_FRAME_IO;
 	j->chan = cvb_frame_reader_new(sb->opts.max_frame);
-	if (j->input && (j->input_fd = child[3] = open_input(j->input, err)) < 0)
+	if (j->input && (j->input_fd = child[4] = open_input(j->input, err)) < 0)
+		goto out_close;
+	if ((child[3] = make_tally(j, err)) < 0)
 		goto out_close;
 	if (j->input && sb->opts.trusted && !(j->staging = make_staging(err)))
 		goto out_close;
@@ -162,7 +190,7 @@ static struct host_job *job_start(struct cvb_sandbox *sb, struct host_job *j,
 		j->runner->dead = true;
 	}
 out_close:
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (child[i] >= 0)
 			close(child[i]);
 	j->input_fd = -1;
@@ -298,6 +326,9 @@ static void on_denied_frame(struct host_job *j, const char *payload)
 	}
 	if (cap && json_is_string(cap) && cvb_cap_parse(json_string_value(cap)) < 0)
 		json_object_set_new(o, "capability", json_null());
+	const char *layer = json_string_value(json_object_get(o, "layer"));
+	if (layer && strcmp(layer, "audit-hook") == 0)
+		j->hook_frames++;
 	if (json_array_size(j->denied) < MAX_DENIED)
 		json_array_append_new(j->denied, o);
 	else
@@ -565,6 +596,8 @@ void cvb_job_free(struct host_job *j)
 	json_decref(j->job_error);
 	json_decref(j->exit_info);
 	json_decref(j->outputs);
+	if (j->tally)
+		munmap(j->tally, CVB_TALLY_SIZE);
 	if (j->staging) {
 		cvb_host_remove_tree(j->staging);
 		free(j->staging);

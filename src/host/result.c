@@ -84,6 +84,27 @@ static void seccomp_denials(struct host_job *j)
 	}
 }
 
+/*
+ * The job counted its denials in the host's page (struct cvb_tally) before
+ * reporting them: counted but never reported means the converter kept its
+ * reports from us (a forged DONE, DENIED frames inside a forged frame).
+ */
+static void tally_check(struct host_job *j)
+{
+	if (!j->tally)
+		return;
+	uint32_t sc = __atomic_load_n(&j->tally->seccomp, __ATOMIC_RELAXED);
+	uint32_t hook = __atomic_load_n(&j->tally->hook, __ATOMIC_RELAXED);
+	bool sc_told = json_array_size(json_object_get(j->exit_info, "seccomp_denials")) > 0;
+	if ((sc > 0 && !sc_told) || (hook > 0 && j->hook_frames == 0))
+		json_array_append_new(
+		    j->denied,
+		    json_pack("{s:s, s:s, s:s, s:n, s:s}", "action", "hidden", "target",
+			      "denials the converter kept from the host", "mode", "forged frames",
+			      "capability", "layer",
+			      hook > 0 && j->hook_frames == 0 ? "audit-hook" : "seccomp"));
+}
+
 static bool exited_with(struct host_job *j, const char *how, int *value)
 {
 	const char *h = json_string_value(json_object_get(j->exit_info, "how"));
@@ -125,6 +146,7 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 {
 	int val = 0;
 	seccomp_denials(j);
+	tally_check(j);
 	if (exited_with(j, "exited", &val) && val == CVB_JOBEXIT_TAMPER) /* see pyhost.c */
 		json_array_append_new(j->denied,
 				      json_pack("{s:s, s:s, s:s, s:n, s:s}", "action", "channel",

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -192,6 +193,7 @@ int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t er
 /* ---- job child ----------------------------------------------------------- */
 
 static struct cvb_denial_page *sig_denials; /* for the signal handlers only */
+static struct cvb_tally *sig_tally;
 
 /* RLIMIT_CPU's soft limit: end now with a code the host reads as cpu_limit. */
 static void on_sigxcpu(int sig)
@@ -213,6 +215,8 @@ static void on_sigxfsz(int sig)
 static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 {
 	struct cvb_denial_page *p = sig_denials;
+	if (sig_tally) /* first: whatever the converter reports, the host's count stands */
+		__atomic_fetch_add(&sig_tally->seccomp, 1, __ATOMIC_RELAXED);
 	if (p) {
 		uint32_t i = __atomic_fetch_add(&p->count, 1, __ATOMIC_RELAXED);
 		if (i < CVB_DENIAL_SLOTS) {
@@ -901,8 +905,24 @@ int cvb_contain_prepare(struct cvb_runner *r, struct cvb_job *j, int sync_fd)
 	return r->spare_view ? arm_spare(r, j) : 0;
 }
 
+/* The host's tally page (see struct cvb_tally), mapped before any converter code runs. */
+static int map_tally(struct cvb_job *j)
+{
+	if (j->tally_fd < 0)
+		return fail(j, "runner", "the JOB frame has no tally page");
+	void *p = mmap(NULL, CVB_TALLY_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, j->tally_fd, 0);
+	close(j->tally_fd);
+	j->tally_fd = -1;
+	if (p == MAP_FAILED)
+		return fail(j, "runner", "mapping the tally page");
+	j->tally = sig_tally = p;
+	return 0;
+}
+
 int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)
 {
+	if (map_tally(j) < 0)
+		return -1;
 	if (j->spec.trusted) {
 		trusted_views(j);
 		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;

@@ -51,6 +51,7 @@ struct hook_state {
 	int channel_fd;
 	dev_t channel_dev; /* what channel_fd was when the job began */
 	ino_t channel_ino;
+	struct cvb_tally *tally; /* the host's count of our denials */
 	uint64_t job_id;
 	unsigned denials;
 };
@@ -147,6 +148,8 @@ static int deny(struct hook_state *h, const char *action, const char *target, co
 		const char *cap)
 {
 	check_channel(h);
+	if (h->tally) /* first: whatever the converter does with fd 3, the host's count stands */
+		__atomic_fetch_add(&h->tally->hook, 1, __ATOMIC_RELAXED);
 	if (h->denials++ < MAX_DENIAL_FRAMES) {
 		json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "action", action, "target",
 				      target ? target : "", "mode", mode, "capability", cap,
@@ -928,6 +931,7 @@ void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
 	h->blocked = &j->spec.blocked_imports;
 	h->native_allowed = &j->spec.native_modules;
 	h->channel_fd = j->channel_fd;
+	h->tally = j->tally;
 	struct stat st;
 	if (fstat(h->channel_fd, &st) == 0) {
 		h->channel_dev = st.st_dev;

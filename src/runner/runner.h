@@ -147,6 +147,8 @@ struct cvb_runner {
 struct cvb_job {
 	struct cvb_jobspec spec;
 	int channel_fd, stdout_fd, stderr_fd, input_fd;
+	int tally_fd;		 /* the host's tally page until it is mapped, else -1 */
+	struct cvb_tally *tally; /* the host's count of this job's denials */
 	struct cvb_denial_page *denials;
 	const char *input_view;	 /* the path the converter sees */
 	const char *output_view; /* CONVBOX_OUTPUT_DIR inside */

@@ -289,7 +289,7 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	memset(&j, 0, sizeof(j));
 	j.denials = denials;
 	j.spec.trusted = z->r.trusted;
-	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = j.stage_fd = -1;
+	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = j.stage_fd = j.tally_fd = -1;
 	/* the runner's policy, borrowed until the job's own spec replaces it */
 	j.spec.caps = z->r.caps;
 	j.spec.limits.max_output_mb = z->r.max_output_mb;
@@ -320,10 +320,10 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	}
 	struct cvb_frame_header h;
 	uint8_t *payload = NULL;
-	int fds[4] = {-1, -1, -1, -1};
-	size_t nfds = 4;
+	int fds[5] = {-1, -1, -1, -1, -1};
+	size_t nfds = 5;
 	if (cvb_frame_read(sock, z->r.max_frame, &h, &payload, fds, &nfds) != CVB_FRAME_OK ||
-	    nfds < 3)
+	    nfds < 4)
 		_exit(0); /* the zygote went away or changed its mind */
 	char err[256];
 	if (cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0)
@@ -331,7 +331,8 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	j.channel_fd = fds[0];
 	j.stdout_fd = fds[1];
 	j.stderr_fd = fds[2];
-	j.input_fd = nfds > 3 ? fds[3] : -1;
+	j.tally_fd = fds[3];
+	j.input_fd = nfds > 4 ? fds[4] : -1;
 	if (j.spec.trusted != z->r.trusted || cvb_contain_finish(&z->r, &j) < 0)
 		cvb_job_fail(&j, "sandbox_error");
 	cvb_pyhost_run_job(&z->r, &j);
@@ -450,9 +451,9 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 	memset(&j, 0, sizeof(j));
 	j.stage_fd = -1;
 	char err[256];
-	if (nfds < 3 || cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0) {
+	if (nfds < 4 || cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0) {
 		close_fds(fds, nfds);
-		send_fatal(&z->r, nfds < 3 ? "JOB frame without its descriptors" : err);
+		send_fatal(&z->r, nfds < 4 ? "JOB frame without its descriptors" : err);
 		return -EPROTO;
 	}
 	uint8_t *own_source = NULL;
@@ -464,7 +465,8 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 	j.channel_fd = fds[0];
 	j.stdout_fd = fds[1];
 	j.stderr_fd = fds[2];
-	j.input_fd = nfds > 3 ? fds[3] : -1;
+	j.tally_fd = fds[3];
+	j.input_fd = nfds > 4 ? fds[4] : -1;
 	make_room(z);
 	uint8_t *saved = z->r.source;
 	size_t saved_len = z->r.source_len;

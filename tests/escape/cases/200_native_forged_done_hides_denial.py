@@ -1,9 +1,9 @@
 # escape: native: after a refused syscall, forge the job's own last word (a DONE without denials), close every host descriptor and linger, so that the verdict misses the denial
 # layer: seccomp, host
+# (the job counts its denials in a page of the host before it reports them: a DONE that lists none is caught)
 # config: native
 # args: --skip-validation
 # expect: security
-# xfail: a job's DONE frame reports its seccomp denials, and anything may be written to fd 3 (os.write does it; native code is needed here only to make the refused syscall), and native code can rewrite its denial page too: the syscall stays refused, the verdict says completed. A record out of the job's reach (a page the host maps and reads, or SECCOMP_RET_USER_NOTIF with the zygote as supervisor) would close it
 import ctypes
 import os
 import struct

@@ -1,8 +1,8 @@
 # escape: pure Python: open an OUTPUT frame on fd 3 whose length covers the audit hook's DENIED frames to come, so that they arrive as the bytes of an output file and the verdict misses them
 # layer: audit-hook, host
+# (the hook counts each denial in a page of the host first: denials counted but never reported are caught)
 # args: --skip-validation
 # expect: security
-# xfail: anything may be written to fd 3, and the frame header's checksum is no secret: the converter can wrap the hook's denials (or forge DONE) in pure Python. The forbidden actions stay refused; the verdict says completed. A record out of the converter's reach (a page the host maps and reads, counting denials) would close it
 import json
 import os
 import struct
