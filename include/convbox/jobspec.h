@@ -65,6 +65,10 @@ json_t *cvb_strlist_to_json(const struct cvb_strlist *l);
 
 /* A string for people to read as JSON (null for NULL): bytes that are not UTF-8 become U+FFFD. */
 json_t *cvb_json_text(const char *s);
+
+/* Length of the UTF-8 character at s (1-4; 1 for its end, a NUL); 0 when the bytes there are not
+ * UTF-8. */
+size_t cvb_utf8_len(const char *s);
 int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l);
 
 #endif

@@ -94,6 +94,24 @@ static json_t *opt_path(const char *s)
 	return v;
 }
 
+size_t cvb_utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char c = p[0];
+	size_t n = c < 0x80		    ? 1
+		   : c >= 0xc2 && c <= 0xdf ? 2
+		   : c >= 0xe0 && c <= 0xef ? 3
+		   : c >= 0xf0 && c <= 0xf4 ? 4
+					    : 0;
+	/* the second byte's range rules out overlong forms, surrogates and > U+10FFFF */
+	unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+	unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	return n;
+}
+
 json_t *cvb_json_text(const char *s)
 {
 	json_t *v = opt_string(s);
@@ -103,21 +121,10 @@ json_t *cvb_json_text(const char *s)
 	size_t n = strlen(s), o = 0;
 	char *t = malloc(3 * n + 1);
 	for (size_t i = 0; t && i < n;) {
-		size_t len = 1;
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0xc2 && c <= 0xf4)
-			len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-		json_t *one = len > 1 && i + len <= n ? json_stringn(s + i, len) : NULL;
-		if (c < 0x80 || one) {
-			memcpy(t + o, s + i, one ? len : 1);
-			o += one ? len : 1;
-			i += one ? len : 1;
-		} else {
-			memcpy(t + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-		}
-		json_decref(one);
+		size_t len = cvb_utf8_len(s + i);
+		memcpy(t + o, len ? s + i : "\xef\xbf\xbd", len ? len : 3);
+		o += len ? len : 3;
+		i += len ? len : 1;
 	}
 	v = t ? json_stringn(t, o) : NULL;
 	free(t);

@@ -60,37 +60,19 @@ double serve_now(void)
 
 /* ---- logging: one line per event, key=value, values quoted when needed ---- */
 
-/* Length of the UTF-8 character at p; 0 when the bytes there are not UTF-8. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	size_t n = c < 0x80		    ? 1
-		   : c >= 0xc2 && c <= 0xdf ? 2
-		   : c >= 0xe0 && c <= 0xef ? 3
-		   : c >= 0xf0 && c <= 0xf4 ? 4
-					    : 0;
-	/* the second byte's range rules out overlong forms, surrogates and > U+10FFFF */
-	unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-	unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-	for (size_t i = 1; i < n; i++)
-		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
-			return 0;
-	return n;
-}
-
 /* A value as is, or quoted: with \" \\ and \xNN for control bytes and bytes not UTF-8. */
 static size_t put_value(char *b, size_t off, size_t len, const char *v)
 {
 	bool plain = *v != 0;
-	for (const char *p = v; *p && plain; p += plain ? utf8_len((const unsigned char *)p) : 0)
+	for (const char *p = v; *p && plain; p += plain ? cvb_utf8_len(p) : 0)
 		plain = (unsigned char)*p > ' ' && *p != '"' && *p != '\\' && *p != 0x7f &&
-			utf8_len((const unsigned char *)p) > 0;
+			cvb_utf8_len(p) > 0;
 	if (plain)
 		return off + (size_t)snprintf(b + off, off < len ? len - off : 0, "%s", v);
 	off += (size_t)snprintf(b + off, off < len ? len - off : 0, "\"");
 	for (const char *p = v; *p && off + 8 < len; p++) {
 		unsigned char c = (unsigned char)*p;
-		size_t n = utf8_len((const unsigned char *)p);
+		size_t n = cvb_utf8_len(p);
 		if (c == '"' || c == '\\') {
 			off += (size_t)snprintf(b + off, len - off, "\\%c", c);
 		} else if (c < ' ' || c == 0x7f || n == 0) {
