@@ -372,6 +372,14 @@ static int own_processing(int fd)
 	return 0;
 }
 
+static int not_own_processing(struct cvb_error *err, const char *path)
+{
+	return cvb_error_set(err,
+			     "'%s' is not the service's own folder, writable by it alone "
+			     "(did another user make it?): remove it, the service makes its own",
+			     path);
+}
+
 /* The processing area of a watch folder, created 0700 when missing. */
 static int open_processing(int dirfd)
 {
@@ -468,11 +476,9 @@ static int do_claim(int dirfd, const char *dir, const char *name, char **claimed
 	}
 	procfd = open_processing(dirfd);
 	if (procfd < 0 && errno == EPERM) {
-		rc = cvb_error_set(
-		    err,
-		    "'%s/%s' is not the service's own folder, writable by it alone "
-		    "(did another user make it?): remove it, the service makes its own",
-		    dir, CVB_PROCESSING_DIR);
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, CVB_PROCESSING_DIR);
+		rc = not_own_processing(err, path);
 		goto out_unlease;
 	}
 	if (procfd < 0 || make_claim_dir(procfd, cdir) < 0) {
@@ -589,11 +595,7 @@ int cvb_watch_recover(const char *dir, unsigned folder, struct cvb_watch_list *f
 				       : cvb_error_errno(err, errno, "cannot open '%s'", procpath);
 	if (own_processing(procfd) < 0) { /* nothing in it was claimed by us */
 		close(procfd);
-		return cvb_error_set(
-		    err,
-		    "'%s' is not the service's own folder, writable by it alone "
-		    "(did another user make it?): remove it, the service makes its own",
-		    procpath);
+		return not_own_processing(err, procpath);
 	}
 	DIR *d = fdopendir(dup(procfd));
 	struct dirent *e;

@@ -60,6 +60,17 @@ struct zygote {
 	size_t n_spares;
 };
 
+/*
+ * Memory that held a job's data, wiped when freed (jansson's too), so that
+ * the spares forked next inherit no trace of it.
+ */
+static void wipe_free(void *p)
+{
+	if (p)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 static void send_fatal(struct cvb_runner *r, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "error", msg);
@@ -479,9 +490,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		rc = spawn_job(z, &j);
 	z->r.source = saved;
 	z->r.source_len = saved_len;
-	if (own_source)
-		explicit_bzero(own_source, j.spec.inline_source_len);
-	free(own_source);
+	wipe_free(own_source);
 	close_fds(fds, nfds); /* the child has its copies */
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot start job: %s", strerror(-rc));
@@ -515,11 +524,9 @@ static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *s
 {
 	char *t = cvb_exit_report(si->si_code == CLD_EXITED ? "exited" : "signaled", si->si_status,
 				  ru, s->pid, s->denials);
-	if (t) {
+	if (t)
 		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
-		explicit_bzero(t, strlen(t));
-	}
-	free(t);
+	wipe_free(t);
 }
 
 /* A job's pidfd became readable: reap it and report. */
@@ -560,9 +567,7 @@ static int handle_control(struct zygote *z)
 	rc = h.type == CVB_FRAME_JOB ? handle_job_frame(z, &h, p, fds, nfds) : -EPROTO;
 	if (h.type != CVB_FRAME_JOB)
 		close_fds(fds, nfds);
-	if (p)
-		explicit_bzero(p, h.len);
-	free(p);
+	wipe_free(p);
 	/*
 	 * The next jobs' processes, prepared while this one runs. They are
 	 * forked only now, with the job's frame wiped (and its spec, by
@@ -621,14 +626,6 @@ static void serve_jobs(struct zygote *z)
 		if (running && pfd[n - 1].revents && handle_control(z) <= 0)
 			running = 0;
 	}
-}
-
-/* jansson's memory, wiped when freed: parsed JOB specs leave nothing behind. */
-static void wipe_free(void *p)
-{
-	if (p)
-		explicit_bzero(p, malloc_usable_size(p));
-	free(p);
 }
 
 int cvb_runner_main(int ctl_fd)
