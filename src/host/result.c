@@ -84,6 +84,15 @@ static void seccomp_denials(struct host_job *j)
 	}
 }
 
+/* A denial the host itself records (no capability would allow it); mode may be NULL. */
+static void host_denial(struct host_job *j, const char *action, const char *target,
+			const char *mode, const char *layer)
+{
+	json_array_append_new(j->denied,
+			      json_pack("{s:s, s:s, s:s?, s:n, s:s}", "action", action, "target",
+					target, "mode", mode, "capability", "layer", layer));
+}
+
 /*
  * The job counted its denials in the host's page (struct cvb_tally) before
  * reporting them: counted but never reported means the converter kept its
@@ -97,12 +106,9 @@ static void tally_check(struct host_job *j)
 	uint32_t hook = __atomic_load_n(&j->tally->hook, __ATOMIC_RELAXED);
 	bool sc_told = json_array_size(json_object_get(j->exit_info, "seccomp_denials")) > 0;
 	if ((sc > 0 && !sc_told) || (hook > 0 && j->hook_frames == 0))
-		json_array_append_new(
-		    j->denied,
-		    json_pack("{s:s, s:s, s:s, s:n, s:s}", "action", "hidden", "target",
-			      "denials the converter kept from the host", "mode", "forged frames",
-			      "capability", "layer",
-			      hook > 0 && j->hook_frames == 0 ? "audit-hook" : "seccomp"));
+		host_denial(j, "hidden", "denials the converter kept from the host",
+			    "forged frames",
+			    hook > 0 && j->hook_frames == 0 ? "audit-hook" : "seccomp");
 }
 
 static bool exited_with(struct host_job *j, const char *how, int *value)
@@ -148,10 +154,7 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	seccomp_denials(j);
 	tally_check(j);
 	if (exited_with(j, "exited", &val) && val == CVB_JOBEXIT_TAMPER) /* see pyhost.c */
-		json_array_append_new(j->denied,
-				      json_pack("{s:s, s:s, s:s, s:n, s:s}", "action", "channel",
-						"target", "result channel (fd 3)", "mode",
-						"replace", "capability", "layer", "audit-hook"));
+		host_denial(j, "channel", "result channel (fd 3)", "replace", "audit-hook");
 	v->outcome = CVB_OUTCOME_CONVERTER_ERROR;
 	if (j->protocol[0]) {
 		v->outcome = CVB_OUTCOME_PROTOCOL;
@@ -162,11 +165,8 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	} else if (json_array_size(j->denied) > 0 ||
 		   (exited_with(j, "signaled", &val) && val == SIGSYS)) {
 		if (json_array_size(j->denied) == 0) /* trapped with SIGSYS blocked or unhandled */
-			json_array_append_new(j->denied,
-					      json_pack("{s:s, s:s, s:n, s:n, s:s}", "action",
-							"syscall", "target",
-							"unknown: the process was killed by SIGSYS",
-							"mode", "capability", "layer", "seccomp"));
+			host_denial(j, "syscall", "unknown: the process was killed by SIGSYS", NULL,
+				    "seccomp");
 		v->outcome = CVB_OUTCOME_SECURITY;
 		snprintf(v->message, sizeof(v->message),
 			 "the converter attempted %zu denied action(s)",
