@@ -69,6 +69,9 @@ json_t *cvb_json_text(const char *s);
 /* Length of the UTF-8 character at s (1-4; 1 for its end, a NUL); 0 when the bytes there are not
  * UTF-8. */
 size_t cvb_utf8_len(const char *s);
+/* The longest prefix of s of at most max bytes that ends between two UTF-8 characters (a byte
+ * that is not UTF-8 counts as one): where a name may be cut for people to read it. */
+size_t cvb_utf8_cut(const char *s, size_t max);
 int cvb_strlist_from_json(json_t *a, struct cvb_strlist *l);
 
 #endif

@@ -112,6 +112,18 @@ size_t cvb_utf8_len(const char *s)
 	return n;
 }
 
+size_t cvb_utf8_cut(const char *s, size_t max)
+{
+	size_t i = 0;
+	while (s[i]) {
+		size_t len = cvb_utf8_len(s + i);
+		if (i + (len ? len : 1) > max)
+			break;
+		i += len ? len : 1; /* a byte that is not UTF-8 is a character of its own */
+	}
+	return i;
+}
+
 json_t *cvb_json_text(const char *s)
 {
 	json_t *v = opt_string(s);

@@ -84,7 +84,9 @@ void serve_to_error(struct serve *s, struct job *j, const char *outcome, const c
 	 * Beside the file, under a name of its own: an input called x.error.json
 	 * stays. A long name is cut to leave room for the suffix (and a stamp).
 	 */
-	if (!text || asprintf(&side, "%.*s.error.json", NAME_MAX - 64, cvb_watch_name(final)) < 0 ||
+	const char *name = cvb_watch_name(final);
+	if (!text ||
+	    asprintf(&side, "%.*s.error.json", (int)cvb_utf8_cut(name, NAME_MAX - 64), name) < 0 ||
 	    cvb_spool_write_new(c->error_folder, side, text, strlen(text), NULL, &err) < 0)
 		serve_log(s, LOG_ERROR, "error_json_failed", "converter", c->name, "file", final,
 			  "error", err.msg[0] ? err.msg : "out of memory", NULL);

@@ -10,6 +10,7 @@
  */
 #include "convbox/spool.h"
 #include "convbox/fdio.h"
+#include "convbox/jobspec.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -566,8 +567,8 @@ static void candidate(const char *name, unsigned attempt, const char *stamp, cha
 	if (!dot || dot == name || strlen(dot) > 40)
 		dot = name + strlen(name);
 	int stem = (int)(dot - name), ext = (int)strlen(dot);
-	if (stem + ext > NAME_MAX - 40)
-		stem = NAME_MAX - 40 - ext > 1 ? NAME_MAX - 40 - ext : 1;
+	if (stem + ext > NAME_MAX - 40) /* cut, but not inside a character */
+		stem = (int)cvb_utf8_cut(name, NAME_MAX - 40 - ext > 1 ? NAME_MAX - 40 - ext : 1);
 	if (attempt == 0 && strlen(name) > NAME_MAX)
 		attempt = 1;
 	if (attempt == 0)
@@ -906,6 +907,8 @@ int cvb_spool_write_new(const char *dir, const char *name, const char *text, siz
 	    place_unique(dfd, tmp, dfd, name, chosen) < 0) {
 		cvb_error_errno(err, errno, "cannot write '%s' into '%s'", name, dir);
 		unlinkat(dfd, tmp, 0);
+	} else if (fsync(dfd) < 0) { /* the name, too, survives a crash */
+		cvb_error_errno(err, errno, "cannot fsync '%s'", dir);
 	} else {
 		rc = final_path(dir, chosen, final);
 	}

@@ -1,7 +1,8 @@
 """What the service writes into Error never takes a file's place, and every
 failed file gets its explanation: an input called b.error.json stays when a
 failed b is explained beside it, and a name so long that `.error.json` would
-not fit still gets an explanation (under a shortened name). File names that
+not fit still gets an explanation (under a shortened name, cut between
+characters, not inside one). File names that
 are not UTF-8 convert (or fail) like any other, and the files after them too
 (such a name once made the converter's runner look dead)."""
 
@@ -50,6 +51,23 @@ def test(st):
     st.wait_for(lambda: long_name in st.files("in/Error"), 30, "the long name in Error")
     st.wait_for(lambda: long_name in explanations(st), 10, "the long name explained")
 
+    # a long name of two-byte characters, twice: the second file is renamed in Error, and
+    # both explanations are shortened; no name is cut inside a character
+    accented = "\u00e9" * 125 + ".txt"
+
+    def accented_in_error():
+        return [n for n in os.listdir(os.fsencode(st.path("in/Error"))) if n.startswith(b"\xc3")]
+
+    for n, sn in enumerate(("ACCENT-1", "ACCENT-2")):
+        st.drop("in", accented, "kind=fail\nsn=%s\n" % sn)
+        st.wait_for(lambda: len(accented_in_error()) == 2 * (n + 1), 30,
+                    "%s and its explanation in Error" % sn)
+    for n in accented_in_error():
+        try:
+            n.decode("utf-8")
+        except UnicodeDecodeError:
+            check(False, "a name in Error was cut inside a character: %r" % n)
+
     raw_in = os.fsencode(st.path("in"))
     for name, text in ((b"good\xff.txt", b"sn=NOT-UTF8\n"), (b"bad\xfe.txt", b"kind=fail\n"),
                        (b"after.txt", b"sn=AFTER\n")):
@@ -65,7 +83,7 @@ def test(st):
     check(sns == ["AFTER", "NOT-UTF8"], "reports: %s" % sns)
     check(not st.events("error_json_failed"), "an explanation could not be written")
     names = sorted(os.listdir(os.fsencode(st.path("in/Error"))))
-    check(len(names) == 8, "Error holds: %s" % names)
+    check(len(names) == 12, "Error holds: %s" % names)
 
 
 if __name__ == "__main__":

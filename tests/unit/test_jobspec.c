@@ -103,12 +103,38 @@ static void test_json_text(void **state)
 	json_decref(none);
 }
 
+/* A name is cut between characters, never inside one. */
+static void test_utf8_cut(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t max, want;
+	} cases[] = {
+	    {"abc", 2, 2},
+	    {"abc", 10, 3},
+	    {"\xc3\xa9\xc3\xa9\xc3\xa9", 3, 2}, /* ééé: not after half an é */
+	    {"\xc3\xa9\xc3\xa9\xc3\xa9", 4, 4},
+	    {"\xe2\x82\xac", 2, 0}, /* € is three bytes */
+	    {"\xf0\x9f\x98\x80"
+	     "x",
+	     4, 4}, /* an emoji, then x */
+	    {"a\xff"
+	     "b",
+	     2, 2},	     /* a byte that is not UTF-8 is one */
+	    {"a\xc3", 2, 2}, /* so is half a character at the end */
+	    {"", 5, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(cvb_utf8_cut(cases[i].in, cases[i].max), cases[i].want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paths_of_any_bytes),
 	    cmocka_unit_test(test_bad_hex_paths),
 	    cmocka_unit_test(test_json_text),
+	    cmocka_unit_test(test_utf8_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "convbox/jobspec.h"
 #include "convbox/spool.h"
 
 #include <dirent.h>
@@ -375,6 +376,42 @@ static void test_move_unique(void **state)
 	free(dir);
 }
 
+static bool is_utf8(const char *s)
+{
+	for (size_t n; *s; s += n)
+		if ((n = cvb_utf8_len(s)) == 0)
+			return false;
+	return true;
+}
+
+/* A name too long to take a suffix is cut between characters, never inside one. */
+static void test_long_names_stay_utf8(void **state)
+{
+	char *dir = make_tmpdir(tmp_base()), *done = path_in(dir, "Done"), name[256] = "";
+	for (int i = 0; i < 125; i++)
+		strcat(name, "\xc3\xa9"); /* é, two bytes */
+	strcat(name, ".csv");
+	char *src = path_in(dir, name), *final = NULL;
+	struct cvb_error err = {""};
+	for (int round = 0; round < 3; round++) { /* the name, then two shortened ones */
+		write_text(src, "x");
+		assert_int_equal(cvb_spool_move_unique(src, done, &final, &err), 0);
+		const char *base = strrchr(final, '/') + 1;
+		assert_true(strlen(base) <= NAME_MAX);
+		assert_true(is_utf8(base));
+		assert_string_equal(base + strlen(base) - 4, ".csv");
+		free(final);
+		assert_int_equal(cvb_spool_write_new(done, name, "{}", 2, &final, &err), 0);
+		assert_true(is_utf8(strrchr(final, '/') + 1));
+		free(final);
+	}
+	assert_int_equal(count_entries(done), 6);
+	free(src);
+	free(done);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* /dev/shm is a tmpfs and /tmp usually not: a move between them is a copy. */
 static void test_move_across_file_systems(void **state)
 {
@@ -526,6 +563,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_put),
 	    cmocka_unit_test(test_spool_sweeps_temporaries),
 	    cmocka_unit_test(test_move_unique),
+	    cmocka_unit_test(test_long_names_stay_utf8),
 	    cmocka_unit_test(test_move_across_file_systems),
 	    cmocka_unit_test(test_zip),
 	    cmocka_unit_test(test_keep),
