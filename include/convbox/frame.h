@@ -28,16 +28,16 @@
 #define CVB_FRAME_DEFAULT_MAX (64u * 1024u * 1024u)
 
 /*
- * A job's own count of its denials, in a page of the host's (a sealed memfd
- * sent with JOB, after the three channels): the job's C code counts each
- * refused syscall and each audit-hook denial there before it reports it.
- * Whatever the converter writes to its channel, it cannot reach this page
- * without native code, so the host can tell reports the converter kept
- * from it (a forged DONE, DENIED frames swallowed by a forged frame).
+ * A job's own count of its audit-hook denials, in a page of the host's (a
+ * sealed memfd sent with JOB, after the three channels): the job's C code
+ * counts each denial there before it reports it. Whatever the converter
+ * writes to its channel, it cannot reach this page without native code, so
+ * the host can tell reports the converter kept from it (DENIED frames
+ * swallowed by a forged frame). Refused syscalls need no count: the host
+ * hears of them from the kernel (see LISTENER).
  */
 struct cvb_tally {
-	uint32_t seccomp; /* syscalls refused by the filter */
-	uint32_t hook;	  /* actions the audit hook denied */
+	uint32_t hook; /* actions the audit hook denied */
 };
 #define CVB_TALLY_SIZE 4096u
 
@@ -67,7 +67,8 @@ enum cvb_frame_type {
 	CVB_FRAME_JOB_ERROR = 36, /* JSON {error, layer}: setup failed before the converter ran */
 	CVB_FRAME_FINDINGS = 37,  /* JSON array of validator findings */
 	CVB_FRAME_REPORT = 38,	  /* raw JSON text of one report, passed through unchanged */
-	CVB_FRAME_DONE = 39,	  /* JSON usage and denials: the job has finished */
+	CVB_FRAME_DONE = 39,	  /* JSON usage and signals: the job has finished */
+	CVB_FRAME_LISTENER = 40,  /* empty; the seccomp filter's listener attached; the first */
 };
 
 struct cvb_frame_header {

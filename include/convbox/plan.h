@@ -55,10 +55,10 @@ struct cvb_mount_row {
 	const char *reason;
 };
 
+/* What a row does. A call no row names is refused: the host records it, and fails it (EPERM). */
 enum cvb_sc_action {
 	CVB_SC_ALLOW,
 	CVB_SC_ERRNO, /* fail quietly: an interface probe libc falls back from */
-	CVB_SC_TRAP,  /* refuse, report to the host as a denial, return EPERM */
 };
 
 struct cvb_seccomp_row {
@@ -75,7 +75,6 @@ enum {
 	CVB_SC_ARG_CLONE_THREAD, /* clone: threads always, processes only with the cap */
 	CVB_SC_ARG_SOCKET_INET,	 /* socket: AF_INET/AF_INET6 only, with the cap */
 	CVB_SC_ARG_IOCTL_SAFE,	 /* ioctl: terminal queries only */
-	CVB_SC_ARG_NO_SIGSYS,	 /* rt_sigaction: the SIGSYS reporter cannot be replaced */
 };
 
 struct cvb_hook_row {
@@ -89,6 +88,9 @@ const struct cvb_landlock_row *cvb_plan_landlock_rows(size_t *n);
 const struct cvb_mount_row *cvb_plan_mount_rows(size_t *n);
 const struct cvb_seccomp_row *cvb_plan_seccomp_rows(size_t *n);
 const struct cvb_hook_row *cvb_plan_hook_rows(size_t *n);
+
+/* The capability that would have allowed a refused syscall (NULL: none would). */
+const char *cvb_plan_syscall_capability(const char *name);
 
 /* Every filesystem right the given Landlock ABI knows (what a ruleset must handle). */
 uint64_t cvb_plan_landlock_handled_fs(int abi);

@@ -70,6 +70,12 @@ static bool layer_rows(const char *facts_json, int *abi)
 		if (strcmp(k, "landlock") == 0 && *abi > 0)
 			snprintf(detail, sizeof(detail), "ABI %d: filesystem%s%s", *abi,
 				 *abi >= 4 ? ", TCP ports" : "", *abi >= 6 ? ", scopes" : "");
+		else if (strcmp(k, "seccomp") == 0)
+			snprintf(detail, sizeof(detail), "%s",
+				 json_is_true(v)
+				     ? "refused calls reach convbox from the kernel"
+				     : "no filter with a listener (kernel < 5.0, or under "
+				       "another seccomp supervisor)");
 		row(k, json_is_true(v) ? "yes" : "MISSING", detail);
 		all &= json_is_true(v);
 	}

@@ -62,7 +62,11 @@ struct host_job {
 	char *staging; /* trusted mode: host folder the converter writes to */
 	char *findings;
 	int input_fd;
-	struct cvb_tally *tally;   /* the job's count of its denials, mapped read-only */
+	struct cvb_tally *tally;   /* the job's count of its hook denials, mapped read-only */
+	int listener;		   /* the job's seccomp listener: refused calls wait for us */
+	int listener_rx;	   /* a descriptor that came with the channel's first bytes */
+	bool chan_read;		   /* the channel's first bytes have arrived */
+	unsigned frames;	   /* frames taken from the channel */
 	unsigned hook_frames;	   /* DENIED frames of the audit hook that arrived */
 	const uint8_t *inline_src; /* validation of other bytes (borrowed) */
 	size_t inline_len;
@@ -107,6 +111,7 @@ struct host_job *cvb_job_start_inline(struct cvb_sandbox *sb, struct runner_proc
 				      struct cvb_error *err);
 void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j);
 void cvb_job_on_pipe(struct cvb_sandbox *sb, struct host_job *j, int which);
+void cvb_job_on_listener(struct host_job *j, short revents);
 void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, uint8_t *payload,
 			int *fds, size_t nfds);
 void cvb_job_kill(struct host_job *j);

@@ -4,12 +4,18 @@
  */
 #include "host/host.h"
 
+#include "convbox/plan.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -120,6 +126,7 @@ static struct host_job *job_new(uint64_t id, const char *input)
 	j->id = id;
 	j->input = input ? strdup(input) : NULL;
 	j->chan_fd = j->out_fd = j->err_fd = j->pidfd = j->input_fd = -1;
+	j->listener = j->listener_rx = -1;
 	j->logs = json_array();
 	j->denied = json_array();
 	j->outputs = json_array();
@@ -398,14 +405,14 @@ static void on_error_frame(struct host_job *j, const char *payload)
 }
 
 /*
- * The job's last word: its usage and seccomp denials (the same record the
- * runner sends in EXITED; the job could only misreport itself). The host
- * finishes the job once its descriptors close and ends the process itself.
+ * The job's last word: its usage and signals (the same record the runner
+ * sends in EXITED; the job could only misreport itself). The host finishes
+ * the job once its descriptors close and ends the process itself.
  */
 static void on_done_frame(struct host_job *j, const char *payload)
 {
 	json_t *o = json_loads(payload, 0, NULL);
-	if (!json_is_object(o) || !json_is_array(json_object_get(o, "seccomp_denials"))) {
+	if (!json_is_object(o)) {
 		snprintf(j->protocol, sizeof(j->protocol), "malformed DONE frame");
 		json_decref(o);
 		return;
@@ -420,6 +427,17 @@ static void on_done_frame(struct host_job *j, const char *payload)
 	json_decref(o);
 }
 
+/* A confined job installs a seccomp filter, and hands its listener over first. */
+static bool filter_expected(const struct cvb_sandbox *sb)
+{
+	if (sb->opts.trusted)
+		return false;
+	for (size_t i = 0; sb->degraded[i]; i++)
+		if (strcmp(sb->degraded[i], "seccomp") == 0)
+			return false;
+	return true;
+}
+
 static void dispatch_frame(struct cvb_sandbox *sb, struct host_job *j,
 			   const struct cvb_frame_header *h, uint8_t *payload)
 {
@@ -430,7 +448,23 @@ static void dispatch_frame(struct cvb_sandbox *sb, struct host_job *j,
 		free(payload);
 		return;
 	}
+	if (j->frames++ == 0 && filter_expected(sb) && h->type != CVB_FRAME_LISTENER &&
+	    h->type != CVB_FRAME_JOB_ERROR) {
+		snprintf(j->protocol, sizeof(j->protocol),
+			 "the job's first frame was %s, not its seccomp listener",
+			 cvb_frame_type_name(h->type));
+		free(payload);
+		return;
+	}
 	switch (h->type) {
+	case CVB_FRAME_LISTENER:
+		if (j->frames == 1 && j->listener_rx >= 0 && filter_expected(sb)) {
+			j->listener = j->listener_rx;
+			j->listener_rx = -1;
+		} else {
+			snprintf(j->protocol, sizeof(j->protocol), "LISTENER frame out of place");
+		}
+		break;
 	case CVB_FRAME_LOG:
 		on_log_frame(sb, j, (char *)payload);
 		break;
@@ -470,10 +504,42 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/*
+ * The channel's first bytes, and the descriptor that may come with them: the
+ * job's seccomp listener, sent before any converter code ran (see LISTENER).
+ * Later reads are plain reads, for which the kernel drops any descriptor the
+ * converter might attach.
+ */
+static long first_fill(struct host_job *j)
+{
+	uint8_t buf[4096];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &c, .msg_controllen = sizeof(c)};
+	ssize_t n;
+	do
+		n = recvmsg(j->chan_fd, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return CVB_FRAME_IO;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len == CMSG_LEN(sizeof(int)) && j->listener_rx < 0)
+			memcpy(&j->listener_rx, CMSG_DATA(h), sizeof(int));
+	if (m.msg_flags & MSG_CTRUNC)
+		snprintf(j->protocol, sizeof(j->protocol), "descriptors on the job's channel");
+	j->chan_read = n > 0;
+	return n > 0 && cvb_frame_reader_feed(j->chan, buf, (size_t)n) < 0 ? CVB_FRAME_NOMEM : n;
+}
+
 void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j)
 {
 	for (int rounds = 0; rounds < 64 && j->chan_fd >= 0; rounds++) {
-		long n = cvb_frame_reader_fill(j->chan, j->chan_fd);
+		long n = j->chan_read ? cvb_frame_reader_fill(j->chan, j->chan_fd) : first_fill(j);
 		if (n == CVB_FRAME_IO && errno == EAGAIN)
 			return;
 		struct cvb_frame_header h;
@@ -585,6 +651,8 @@ void cvb_job_free(struct host_job *j)
 	close_fd(&j->out_fd);
 	close_fd(&j->err_fd);
 	close_fd(&j->pidfd);
+	close_fd(&j->listener);
+	close_fd(&j->listener_rx);
 	cvb_frame_reader_free(j->chan);
 	for (size_t i = 0; i < j->n_reports; i++)
 		free(j->reports[i]);
@@ -604,4 +672,62 @@ void cvb_job_free(struct host_job *j)
 	}
 	free(j->input);
 	free(j);
+}
+
+/* A syscall the job's filter refused, as a denial in the result. */
+static void record_refused(struct host_job *j, int nr, uint32_t arch)
+{
+	if (json_array_size(j->denied) >= MAX_DENIED)
+		return;
+	char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+	const char *cap = cvb_plan_syscall_capability(name);
+	char unknown[32];
+	snprintf(unknown, sizeof(unknown), "syscall %d", nr);
+	json_array_append_new(j->denied,
+			      json_pack("{s:s, s:s, s:s, s:s?, s:s}", "action", "syscall", "target",
+					name ? name : unknown, "mode", "capability", "capability",
+					cap, "layer", "seccomp"));
+	free(name);
+}
+
+/* The kernel's sizes of a notification and its answer (they may grow). */
+static bool notif_sizes(size_t *req, size_t *resp)
+{
+	static struct seccomp_notif_sizes sizes;
+	if (sizes.seccomp_notif == 0 &&
+	    syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+		return false;
+	*req = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
+								  : sizeof(struct seccomp_notif);
+	*resp = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
+		    ? sizes.seccomp_notif_resp
+		    : sizeof(struct seccomp_notif_resp);
+	return true;
+}
+
+/*
+ * A call the job's filter refused: the kernel holds the caller, whichever
+ * process of the job it is, until the host answers. Recorded, then failed
+ * with EPERM. A caller killed meanwhile is no longer there to answer
+ * (ENOENT); a listener that hangs up has no process left under its filter.
+ */
+void cvb_job_on_listener(struct host_job *j, short revents)
+{
+	size_t req_size, resp_size;
+	if (!(revents & POLLIN) || !notif_sizes(&req_size, &resp_size)) {
+		if (revents & (POLLHUP | POLLERR | POLLNVAL))
+			close_fd(&j->listener);
+		return;
+	}
+	uint64_t req_buf[32] = {0}, resp_buf[8] = {0};
+	if (req_size > sizeof(req_buf) || resp_size > sizeof(resp_buf))
+		return;
+	struct seccomp_notif *req = (struct seccomp_notif *)req_buf;
+	if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+		return;
+	record_refused(j, req->data.nr, req->data.arch);
+	struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *)resp_buf;
+	resp->id = req->id;
+	resp->error = -EPERM;
+	ioctl(j->listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 }

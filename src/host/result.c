@@ -68,22 +68,6 @@ struct verdict {
 	json_t *error_obj; /* exception details, borrowed */
 };
 
-static void seccomp_denials(struct host_job *j)
-{
-	json_t *list = json_object_get(j->exit_info, "seccomp_denials");
-	size_t i;
-	json_t *d;
-	json_array_foreach(list, i, d)
-	{
-		const char *sc = json_string_value(json_object_get(d, "syscall"));
-		json_t *cap = json_object_get(d, "capability");
-		json_array_append_new(j->denied,
-				      json_pack("{s:s, s:s, s:n, s:O, s:s}", "action", "syscall",
-						"target", sc ? sc : "?", "mode", "capability",
-						cap ? cap : json_null(), "layer", "seccomp"));
-	}
-}
-
 /* A denial the host itself records (no capability would allow it); mode may be NULL. */
 static void host_denial(struct host_job *j, const char *action, const char *target,
 			const char *mode, const char *layer)
@@ -94,21 +78,17 @@ static void host_denial(struct host_job *j, const char *action, const char *targ
 }
 
 /*
- * The job counted its denials in the host's page (struct cvb_tally) before
- * reporting them: counted but never reported means the converter kept its
- * reports from us (a forged DONE, DENIED frames inside a forged frame).
+ * The job counted its audit-hook denials in the host's page (struct
+ * cvb_tally) before reporting them: counted but never reported means the
+ * converter kept its reports from us (DENIED frames inside a forged frame).
+ * Refused syscalls need no such check: the kernel told the host of each.
  */
 static void tally_check(struct host_job *j)
 {
-	if (!j->tally)
-		return;
-	uint32_t sc = __atomic_load_n(&j->tally->seccomp, __ATOMIC_RELAXED);
-	uint32_t hook = __atomic_load_n(&j->tally->hook, __ATOMIC_RELAXED);
-	bool sc_told = json_array_size(json_object_get(j->exit_info, "seccomp_denials")) > 0;
-	if ((sc > 0 && !sc_told) || (hook > 0 && j->hook_frames == 0))
+	if (j->tally && __atomic_load_n(&j->tally->hook, __ATOMIC_RELAXED) > 0 &&
+	    j->hook_frames == 0)
 		host_denial(j, "hidden", "denials the converter kept from the host",
-			    "forged frames",
-			    hook > 0 && j->hook_frames == 0 ? "audit-hook" : "seccomp");
+			    "forged frames", "audit-hook");
 }
 
 static bool exited_with(struct host_job *j, const char *how, int *value)
@@ -151,7 +131,6 @@ static void verdict_from_job_error(struct host_job *j, struct verdict *v)
 static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v)
 {
 	int val = 0;
-	seccomp_denials(j);
 	tally_check(j);
 	if (exited_with(j, "exited", &val) && val == CVB_JOBEXIT_TAMPER) /* see pyhost.c */
 		host_denial(j, "channel", "result channel (fd 3)", "replace", "audit-hook");
@@ -162,11 +141,7 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	} else if (j->runner_died && !j->exited) {
 		v->outcome = CVB_OUTCOME_SANDBOX_ERROR;
 		snprintf(v->message, sizeof(v->message), "the runner process died during the job");
-	} else if (json_array_size(j->denied) > 0 ||
-		   (exited_with(j, "signaled", &val) && val == SIGSYS)) {
-		if (json_array_size(j->denied) == 0) /* trapped with SIGSYS blocked or unhandled */
-			host_denial(j, "syscall", "unknown: the process was killed by SIGSYS", NULL,
-				    "seccomp");
+	} else if (json_array_size(j->denied) > 0) {
 		v->outcome = CVB_OUTCOME_SECURITY;
 		snprintf(v->message, sizeof(v->message),
 			 "the converter attempted %zu denied action(s)",

@@ -164,6 +164,7 @@ static void fail_start(struct cvb_sandbox *sb, uint64_t id, const char *input, c
 	j->id = id;
 	j->input = strdup(input);
 	j->chan_fd = j->out_fd = j->err_fd = j->pidfd = -1;
+	j->listener = j->listener_rx = -1;
 	j->logs = json_array();
 	j->denied = json_array();
 	j->outputs = json_array();
@@ -254,11 +255,14 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 	free(payload);
 }
 
+/* Per job: its channel, pipes and listener, and in cold mode its runner; and the zygote. */
+#define POLL_MAX (1 + 5 * 64)
+
 struct pollset {
-	struct pollfd pfd[1 + 4 * 64];
-	struct host_job *job[1 + 4 * 64];
-	int which[1 + 4 * 64]; /* 0 channel, 1 stdout, 2 stderr, 3 control */
-	struct runner_proc *rp[1 + 4 * 64];
+	struct pollfd pfd[POLL_MAX];
+	struct host_job *job[POLL_MAX];
+	int which[POLL_MAX]; /* 0 channel, 1 stdout, 2 stderr, 3 control, 4 listener */
+	struct runner_proc *rp[POLL_MAX];
 	size_t n;
 };
 
@@ -322,6 +326,7 @@ static void poll_once(struct cvb_sandbox *sb)
 		add_fd(&ps, j->chan_fd, j, 0, NULL);
 		add_fd(&ps, j->out_fd, j, 1, NULL);
 		add_fd(&ps, j->err_fd, j, 2, NULL);
+		add_fd(&ps, j->listener, j, 4, NULL);
 	}
 	int n = poll(ps.pfd, ps.n, poll_timeout_ms(sb));
 	for (size_t i = 0; n > 0 && i < ps.n; i++) {
@@ -329,6 +334,8 @@ static void poll_once(struct cvb_sandbox *sb)
 			continue;
 		if (ps.which[i] == 3)
 			on_control(sb, ps.rp[i]);
+		else if (ps.which[i] == 4)
+			cvb_job_on_listener(ps.job[i], ps.pfd[i].revents);
 		else if (ps.which[i] == 0)
 			cvb_job_on_channel(sb, ps.job[i]);
 		else

@@ -119,10 +119,7 @@ static const struct cvb_seccomp_row seccomp_rows[] = {
     {"sendfile", CVB_SC_ALLOW, 0, ALWAYS, 0, "shutil copies"},
     {"umask", CVB_SC_ALLOW, 0, ALWAYS, 0, "file modes"},
     /* signals, time, identity */
-    {"rt_sigaction", CVB_SC_ALLOW, 0, ALWAYS, CVB_SC_ARG_NO_SIGSYS,
-     "handlers, except replacing the SIGSYS denial reporter"},
-    {"rt_sigaction", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, 0,
-     "a child resets every handler before exec (exec drops the reporter anyway)"},
+    {"rt_sigaction", CVB_SC_ALLOW, 0, ALWAYS, 0, "signal handlers"},
     {"rt_sigprocmask", CVB_SC_ALLOW, 0, ALWAYS, 0, "signal masks"},
     {"rt_sigreturn", CVB_SC_ALLOW, 0, ALWAYS, 0, "return from handlers"},
     {"rt_sigpending", CVB_SC_ALLOW, 0, ALWAYS, 0, "signal state"},
@@ -254,6 +251,14 @@ const struct cvb_seccomp_row *cvb_plan_seccomp_rows(size_t *n)
 {
 	*n = N(seccomp_rows);
 	return seccomp_rows;
+}
+
+const char *cvb_plan_syscall_capability(const char *name)
+{
+	for (size_t i = 0; name && i < N(seccomp_rows); i++)
+		if (strcmp(seccomp_rows[i].name, name) == 0 && seccomp_rows[i].cap >= 0)
+			return cvb_cap_name((enum cvb_cap)seccomp_rows[i].cap);
+	return NULL;
 }
 
 const struct cvb_hook_row *cvb_plan_hook_rows(size_t *n)

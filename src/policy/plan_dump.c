@@ -96,9 +96,9 @@ static void dump_seccomp(struct out *o, cvb_caps caps)
 	const struct cvb_seccomp_row *rows = cvb_plan_seccomp_rows(&n);
 	static const char *const arg_rules[] = {
 	    "", " [threads only]", " [AF_INET, AF_INET6, AF_NETLINK]",
-	    " [TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX]",
-	    " [not replacing SIGSYS]"};
-	say(o, "[seccomp] default: trap (reported as a denial, the call fails with EPERM)\n");
+	    " [TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX]"};
+	say(o, "[seccomp] default: notify convbox, outside the sandbox (reported as a denial, "
+	       "the call fails with EPERM)\n");
 	for (size_t i = 0; i < n; i++) {
 		if (!cvb_plan_row_applies(rows[i].cap, caps))
 			continue;

@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <jansson.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,7 +42,6 @@
 #include <sys/syscall.h>
 #include <sys/sendfile.h>
 #include <sys/wait.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #define JOB_UID 1000
@@ -148,26 +148,45 @@ int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *e
 	return 0;
 }
 
-/* Which layers exist: a throwaway child tries the namespaces; Landlock and seccomp are asked. */
+/*
+ * A filter whose refusals reach the host needs a listener of its own; the
+ * kernel has them since 5.0, and gives none under another process's
+ * seccomp supervisor (EBUSY).
+ */
+static bool seccomp_listener_works(void)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = {.len = 1, .filter = &allow};
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+		       &prog) >= 0;
+}
+
+/*
+ * Which layers exist: a throwaway child tries the namespaces and a seccomp
+ * filter with a listener (exit bits 1 and 2); Landlock is asked.
+ */
 void cvb_contain_probe(struct cvb_layers *layers)
 {
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
-			      CLONE_NEWUTS) == 0
-			  ? 0
-			  : 1);
-	int st = 1;
+		_exit((unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+			       CLONE_NEWUTS) == 0
+			   ? 0
+			   : 1) |
+		      (seccomp_listener_works() ? 0 : 2));
+	int st = 3 << 8;
 	if (pid > 0)
 		waitpid(pid, &st, 0);
-	bool ns = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	int failed = WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+	bool ns = pid > 0 && !(failed & 1);
 	layers->present[CVB_LAYER_USERNS] = ns;
 	layers->present[CVB_LAYER_PIDNS] = ns;
 	layers->present[CVB_LAYER_MOUNTNS] = ns;
 	layers->present[CVB_LAYER_NETNS] = true; /* cleared by the caller when unshare failed */
 	layers->landlock_abi = cvb_landlock_abi();
 	layers->present[CVB_LAYER_LANDLOCK] = layers->landlock_abi > 0;
-	layers->present[CVB_LAYER_SECCOMP] = prctl(PR_GET_SECCOMP) >= 0;
+	layers->present[CVB_LAYER_SECCOMP] = pid > 0 && !(failed & 2);
 }
 
 /* Parent side: the job's uid/gid 1000 is the runner's unprivileged outer user. */
@@ -192,8 +211,7 @@ int cvb_contain_write_maps(struct cvb_runner *r, pid_t pid, char *err, size_t er
 
 /* ---- job child ----------------------------------------------------------- */
 
-static struct cvb_denial_page *sig_denials; /* for the signal handlers only */
-static struct cvb_tally *sig_tally;
+static struct cvb_signal_page *sig_page; /* for the signal handlers only */
 
 /* RLIMIT_CPU's soft limit: end now with a code the host reads as cpu_limit. */
 static void on_sigxcpu(int sig)
@@ -204,31 +222,8 @@ static void on_sigxcpu(int sig)
 /* RLIMIT_FSIZE: the write fails with EFBIG; remember that the limit was hit. */
 static void on_sigxfsz(int sig)
 {
-	if (sig_denials)
-		sig_denials->fsize_hit = 1;
-}
-
-/*
- * seccomp SECCOMP_RET_TRAP: record the refused syscall for the host, and
- * make it fail with EPERM as if the filter had returned an errno.
- */
-static void on_sigsys(int sig, siginfo_t *si, void *uctx)
-{
-	struct cvb_denial_page *p = sig_denials;
-	if (sig_tally) /* first: whatever the converter reports, the host's count stands */
-		__atomic_fetch_add(&sig_tally->seccomp, 1, __ATOMIC_RELAXED);
-	if (p) {
-		uint32_t i = __atomic_fetch_add(&p->count, 1, __ATOMIC_RELAXED);
-		if (i < CVB_DENIAL_SLOTS) {
-			p->slot[i].nr = si->si_syscall;
-			p->slot[i].arch = si->si_arch;
-		}
-	}
-#if defined(__x86_64__)
-	((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RAX] = -EPERM;
-#elif defined(__aarch64__)
-	((ucontext_t *)uctx)->uc_mcontext.regs[0] = (unsigned long)-EPERM;
-#endif
+	if (sig_page)
+		sig_page->fsize_hit = 1;
 }
 
 /*
@@ -239,8 +234,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
  */
 static void on_fatal(int sig)
 {
-	if (sig_denials)
-		sig_denials->fatal_signal = sig;
+	if (sig_page)
+		sig_page->fatal_signal = sig;
 	_exit(128 + sig);
 }
 
@@ -267,17 +262,13 @@ static int setup_signals(struct cvb_job *j)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sig_denials = j->denials;
+	sig_page = j->signals;
 	sa.sa_handler = on_sigxcpu;
 	if (sigaction(SIGXCPU, &sa, NULL) < 0)
 		return fail(j, "rlimits", "SIGXCPU handler");
 	sa.sa_handler = on_sigxfsz;
 	if (sigaction(SIGXFSZ, &sa, NULL) < 0)
 		return fail(j, "rlimits", "SIGXFSZ handler");
-	sa.sa_sigaction = on_sigsys;
-	sa.sa_flags = SA_SIGINFO;
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return fail(j, "seccomp", "SIGSYS handler");
 	if (setup_fatal_signals(j) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN); /* as in any Python program: a broken pipe is an exception */
@@ -864,10 +855,31 @@ static int apply_seccomp(struct cvb_runner *r, struct cvb_job *j)
 	}
 	const struct sock_fprog *prog =
 	    cvb_seccomp_program(r, j->spec.caps, j->spec.limits.max_procs, j->err, sizeof(j->err));
-	if (!prog || cvb_seccomp_install(prog, j->err, sizeof(j->err)) < 0) {
+	if (!prog || (j->listener_fd = cvb_seccomp_install(prog, j->err, sizeof(j->err))) < 0) {
 		j->err_layer = "seccomp";
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The filter's listener goes to the host as the first frame on the job's
+ * channel, and is closed here, before any converter code runs: from then on
+ * only the host hears a refused call, and only the host answers it (a
+ * listener in the job's hands could let its own calls through). Until then
+ * the job makes no call the filter refuses: it would wait for an answer that
+ * nobody gives.
+ */
+static int hand_over_listener(struct cvb_job *j)
+{
+	if (j->listener_fd < 0)
+		return 0; /* no filter: trusted, or degraded without seccomp */
+	int rc = cvb_frame_write_fds(j->channel_fd, CVB_FRAME_LISTENER, j->spec.job_id, NULL, 0,
+				     &j->listener_fd, 1);
+	close(j->listener_fd);
+	j->listener_fd = -1;
+	if (rc != CVB_FRAME_OK)
+		return fail(j, "seccomp", "handing the filter's listener to convbox");
 	return 0;
 }
 
@@ -915,7 +927,7 @@ static int map_tally(struct cvb_job *j)
 	j->tally_fd = -1;
 	if (p == MAP_FAILED)
 		return fail(j, "runner", "mapping the tally page");
-	j->tally = sig_tally = p;
+	j->tally = p;
 	return 0;
 }
 
@@ -928,10 +940,13 @@ int cvb_contain_finish(struct cvb_runner *r, struct cvb_job *j)
 		return setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
 	}
 	if (j->armed)
-		return fill_stage(j) < 0 || setup_fds(j) < 0 || setup_rlimits(j) < 0 ? -1 : 0;
+		return hand_over_listener(j) < 0 || fill_stage(j) < 0 || setup_fds(j) < 0 ||
+			       setup_rlimits(j) < 0
+			   ? -1
+			   : 0;
 	if ((!j->view_ready && setup_mounts(r, j) < 0) || mount_input(j) < 0 || setup_fds(j) < 0 ||
 	    setup_rlimits(j) < 0 || drop_caps(j) < 0 || apply_landlock(r, j) < 0 ||
-	    apply_seccomp(r, j) < 0)
+	    apply_seccomp(r, j) < 0 || hand_over_listener(j) < 0)
 		return -1;
 	return 0;
 }

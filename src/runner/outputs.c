@@ -107,6 +107,6 @@ int cvb_outputs_send(struct cvb_job *j, uint64_t budget_bytes)
 	struct walk w = {.job = j, .budget = budget_bytes};
 	int rc = walk_dir(&w, fd, "", 0);
 	if (rc == -EFBIG)
-		j->denials->fsize_hit = 1;
+		j->signals->fsize_hit = 1;
 	return rc;
 }

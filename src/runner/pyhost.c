@@ -51,7 +51,7 @@ struct hook_state {
 	int channel_fd;
 	dev_t channel_dev; /* what channel_fd was when the job began */
 	ino_t channel_ino;
-	struct cvb_tally *tally; /* the host's count of our denials */
+	struct cvb_tally *tally; /* the host's count of our audit-hook denials */
 	uint64_t job_id;
 	unsigned denials;
 };
@@ -898,7 +898,7 @@ static void run_glue(struct cvb_pyhost *py, const char *fn)
 }
 
 /*
- * The last frame: the job's own usage and seccomp denials, then every
+ * The last frame: the job's own usage and signals, then every
  * descriptor the host reads is closed. The host finishes the job right away
  * and ends the process itself, instead of waiting for the kernel to tear the
  * process and its namespaces down.
@@ -912,7 +912,7 @@ __attribute__((noreturn)) static void job_done(struct cvb_job *j)
 	timeradd(&self.ru_stime, &kids.ru_stime, &self.ru_stime);
 	if (kids.ru_maxrss > self.ru_maxrss)
 		self.ru_maxrss = kids.ru_maxrss;
-	char *t = cvb_exit_report("exited", 0, &self, getpid(), j->denials);
+	char *t = cvb_exit_report("exited", 0, &self, getpid(), j->signals);
 	if (t)
 		cvb_frame_write(j->channel_fd, CVB_FRAME_DONE, j->spec.job_id, t, strlen(t));
 	close(1);
@@ -949,7 +949,7 @@ void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j)
 	run_glue(py, "run_job");
 	if (j->spec.caps & CVB_CAP_BIT(CVB_CAP_WRITE_OUTPUT))
 		cvb_outputs_send(j, (uint64_t)j->spec.limits.max_output_mb << 20);
-	if (j->denials->fsize_hit) {
+	if (j->signals->fsize_hit) {
 		snprintf(j->err, sizeof(j->err), "an output file reached the size limit (%u MB)",
 			 j->spec.limits.max_output_mb);
 		j->err_layer = "rlimits";

@@ -18,13 +18,15 @@
  *      mount namespaces, hands the host the child's pidfd (STARTED), and later
  *      reports its wait status and resource usage (EXITED).
  *
- * The job child confines itself, layer by layer (contain.c), then runs the
- * converter (pyhost.c) and speaks only on its own channel. No converter code
+ * The job child confines itself, layer by layer (contain.c), hands the host
+ * its seccomp filter's listener (the first frame on its channel: the host
+ * answers every refused call, see seccomp.c), then runs the converter
+ * (pyhost.c) and speaks only on its own channel. No converter code
  * ever runs in the runner's main process, which is therefore a zygote: the
  * cold path is simply a runner that gets one job.
  *
  * A child inherits nothing of the jobs forked before it: each job's shared
- * denial page is kept out of later forks (MADV_DONTFORK), and the zygote
+ * signal page is kept out of later forks (MADV_DONTFORK), and the zygote
  * wipes a JOB frame, and the spec it parsed from it, before it forks the
  * next spares, and a job's exit record once it is sent
  * (tests/zygote/memory_thief.py looks for all three).
@@ -89,17 +91,13 @@ struct cvb_layers {
 
 const char *cvb_layer_name(enum cvb_layer l);
 
-/* Seccomp denials recorded by the SIGSYS handler, read by the zygote after exit. */
-#define CVB_DENIAL_SLOTS 32
-struct cvb_denial_page {
-	volatile uint32_t count;
+/*
+ * What the job's signal handlers leave for the zygote, which reads it after
+ * the job has exited: a page of the job's own (see fork_confined).
+ */
+struct cvb_signal_page {
 	volatile uint32_t fsize_hit;   /* SIGXFSZ arrived: RLIMIT_FSIZE was reached */
 	volatile int32_t fatal_signal; /* a signal that would have killed a normal process */
-	struct {
-		int32_t nr;
-		uint32_t arch;
-		uint64_t arg0;
-	} slot[CVB_DENIAL_SLOTS];
 };
 
 /* A compiled seccomp program, cached per capability set. */
@@ -148,8 +146,9 @@ struct cvb_job {
 	struct cvb_jobspec spec;
 	int channel_fd, stdout_fd, stderr_fd, input_fd;
 	int tally_fd;		 /* the host's tally page until it is mapped, else -1 */
-	struct cvb_tally *tally; /* the host's count of this job's denials */
-	struct cvb_denial_page *denials;
+	struct cvb_tally *tally; /* the host's count of this job's audit-hook denials */
+	int listener_fd;	 /* the seccomp filter's, until the host has it, else -1 */
+	struct cvb_signal_page *signals;
 	const char *input_view;	 /* the path the converter sees */
 	const char *output_view; /* CONVBOX_OUTPUT_DIR inside */
 	const char *temp_view;	 /* NULL without FILE_TEMP */
@@ -167,9 +166,9 @@ struct cvb_job {
 
 /* zygote.c */
 int cvb_runner_main(int ctl_fd);
-/* The JSON of EXITED (from the zygote) and DONE (from the job itself): usage and denials. */
+/* The JSON of EXITED (from the zygote) and DONE (from the job itself): usage and signals. */
 char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
-		      const struct cvb_denial_page *denials);
+		      const struct cvb_signal_page *signals);
 
 /* contain.c: the containment sequence, one function per layer. */
 int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd);
@@ -196,8 +195,8 @@ int cvb_landlock_apply(const struct cvb_job *j, int abi, char *err, size_t errle
 /* seccomp.c */
 const struct sock_fprog *cvb_seccomp_program(struct cvb_runner *r, cvb_caps caps,
 					     unsigned max_procs, char *err, size_t errlen);
+/* Installs the program; returns its notification listener (see seccomp.c), or -1. */
 int cvb_seccomp_install(const struct sock_fprog *prog, char *err, size_t errlen);
-void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t len);
 
 /* pyhost.c: the embedded interpreter. */
 int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);

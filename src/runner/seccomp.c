@@ -2,7 +2,14 @@
  * Layer 8: seccomp. The plan's rows are compiled with libseccomp once per
  * (capabilities, process limit) in the zygote and exported as raw BPF; each
  * job installs the ready program, which costs a fraction of seccomp_load.
- * Default action: SECCOMP_RET_TRAP, so every refusal is reported.
+ *
+ * Default action: SECCOMP_RET_USER_NOTIF. A refused call waits while the
+ * kernel tells the filter's listener, which the job hands to the host before
+ * any converter code runs; the host records the denial and makes the call
+ * fail with EPERM. So the refusals of every process under the filter reach
+ * the host from the kernel: the converter's, a program it runs (whose signal
+ * handlers exec has dropped), native code's. None of them can be kept from
+ * the host, whatever the job does with its own memory or channel.
  */
 #include "runner/runner.h"
 
@@ -49,9 +56,6 @@ static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
 		for (size_t i = 0; rc == 0 && i < sizeof(safe_ioctls) / sizeof(safe_ioctls[0]); i++)
 			rc = allow_if(ctx, nr, 1, SCMP_CMP_EQ, safe_ioctls[i], 0);
 		return rc;
-	case CVB_SC_ARG_NO_SIGSYS: /* any signal but SIGSYS; SIGSYS only to query */
-		rc = allow_if(ctx, nr, 0, SCMP_CMP_NE, (scmp_datum_t)SIGSYS, 0);
-		return rc ? rc : allow_if(ctx, nr, 1, SCMP_CMP_EQ, 0, 0);
 	}
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
@@ -106,7 +110,7 @@ static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
 
 static int compile_program(cvb_caps caps, struct sock_fprog *prog, char *err, size_t errlen)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return -ENOMEM;
@@ -149,41 +153,13 @@ const struct sock_fprog *cvb_seccomp_program(struct cvb_runner *r, cvb_caps caps
 
 int cvb_seccomp_install(const struct sock_fprog *prog, char *err, size_t errlen)
 {
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) < 0) {
-		snprintf(err, errlen, "installing the seccomp filter: %s", strerror(errno));
+	long fd =
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
+	if (fd < 0) {
+		/* EBUSY: a supervisor already listens to a filter this process is under */
+		snprintf(err, errlen, "installing the seccomp filter with its listener: %s",
+			 strerror(errno));
 		return -1;
 	}
-	return 0;
-}
-
-/* Which capability would have allowed this syscall, for the host's denied list. */
-static const char *cap_for_syscall(const char *name)
-{
-	size_t n;
-	const struct cvb_seccomp_row *rows = cvb_plan_seccomp_rows(&n);
-	for (size_t i = 0; name && i < n; i++)
-		if (strcmp(rows[i].name, name) == 0 && rows[i].cap >= 0)
-			return cvb_cap_name((enum cvb_cap)rows[i].cap);
-	return NULL;
-}
-
-void cvb_seccomp_denial_json(const struct cvb_denial_page *p, char *buf, size_t len)
-{
-	size_t off = (size_t)snprintf(buf, len, "[");
-	uint32_t count = p->count < CVB_DENIAL_SLOTS ? p->count : CVB_DENIAL_SLOTS;
-	for (uint32_t i = 0; i < count && off < len; i++) {
-		char *name = seccomp_syscall_resolve_num_arch(p->slot[i].arch, p->slot[i].nr);
-		const char *cap = cap_for_syscall(name);
-		off += (size_t)snprintf(buf + off, len - off,
-					"%s{\"syscall\":\"%s\",\"nr\":%d,\"capability\":%s%s%s}",
-					i ? "," : "", name ? name : "?", p->slot[i].nr,
-					cap ? "\"" : "", cap ? cap : "null", cap ? "\"" : "");
-		if (name)
-			explicit_bzero(name, strlen(name));
-		free(name);
-	}
-	if (off < len)
-		snprintf(buf + off, len - off, "]%s", "");
-	if (off >= len - 2)
-		snprintf(buf, len, "[]");
+	return (int)fd;
 }

@@ -37,7 +37,7 @@ struct job_slot {
 	uint64_t id;
 	pid_t pid;
 	int pidfd;
-	struct cvb_denial_page *denials;
+	struct cvb_signal_page *signals;
 };
 
 /*
@@ -49,7 +49,7 @@ struct spare {
 	pid_t pid;
 	int pidfd;
 	int sock;
-	struct cvb_denial_page *denials;
+	struct cvb_signal_page *signals;
 };
 
 struct zygote {
@@ -149,10 +149,10 @@ static int send_ready(struct cvb_runner *r)
 }
 
 /* The job child: confine, run, exit. Never returns. */
-static void job_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials)
+static void job_child(struct zygote *z, void *arg, int sync_fd, struct cvb_signal_page *signals)
 {
 	struct cvb_job *j = arg;
-	j->denials = denials;
+	j->signals = signals;
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* no job outlives its zygote */
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_job(&z->r, j, sync_fd) < 0)
@@ -180,10 +180,10 @@ static unsigned long job_clone_flags(bool trusted)
 struct forked {
 	pid_t pid;
 	int pidfd;
-	struct cvb_denial_page *denials;
+	struct cvb_signal_page *signals;
 };
 
-typedef void (*child_fn)(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials);
+typedef void (*child_fn)(struct zygote *z, void *arg, int sync_fd, struct cvb_signal_page *signals);
 
 /*
  * Fork a child into the job namespaces and write its id maps; the child
@@ -194,12 +194,12 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 {
 	int sync[2];
 	f->pidfd = -1;
-	f->denials = mmap(NULL, sizeof(*f->denials), PROT_READ | PROT_WRITE,
+	f->signals = mmap(NULL, sizeof(*f->signals), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (f->denials == MAP_FAILED)
+	if (f->signals == MAP_FAILED)
 		return -errno;
 	if (pipe2(sync, O_CLOEXEC) < 0) {
-		munmap(f->denials, sizeof(*f->denials));
+		munmap(f->signals, sizeof(*f->signals));
 		return -errno;
 	}
 	unsigned long flags = job_clone_flags(trusted);
@@ -209,7 +209,7 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
 		close(sync[1]);
-		fn(z, arg, sync[0], f->denials);
+		fn(z, arg, sync[0], f->signals);
 		_exit(CVB_JOBEXIT_SETUP);
 	}
 	int saved = errno;
@@ -219,21 +219,22 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 	close(sync[0]);
 	if (f->pid < 0) {
 		close(sync[1]);
-		munmap(f->denials, sizeof(*f->denials));
+		munmap(f->signals, sizeof(*f->signals));
 		return -saved;
 	}
 	/*
 	 * The page is this child's alone: the children forked after it must not
-	 * inherit it, or one of them, become a job, could read this job's
-	 * denials and forge them. Without that guarantee the child does not run.
+	 * inherit it, or one of them, become a job, could read what this job's
+	 * signal handlers left there and forge it. Without that guarantee the
+	 * child does not run.
 	 */
-	if (madvise(f->denials, sizeof(*f->denials), MADV_DONTFORK) < 0) {
+	if (madvise(f->signals, sizeof(*f->signals), MADV_DONTFORK) < 0) {
 		saved = errno;
 		kill(f->pid, SIGKILL); /* it waits on the sync pipe, which closes */
 		close(sync[1]);
 		waitpid(f->pid, NULL, 0);
 		close(f->pidfd);
-		munmap(f->denials, sizeof(*f->denials));
+		munmap(f->signals, sizeof(*f->signals));
 		return -saved;
 	}
 	char err[256] = "";
@@ -249,7 +250,7 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 static int register_job(struct zygote *z, uint64_t id, const struct forked *f)
 {
 	struct job_slot *s = &z->jobs[z->n_jobs++];
-	*s = (struct job_slot){.id = id, .pid = f->pid, .pidfd = f->pidfd, .denials = f->denials};
+	*s = (struct job_slot){.id = id, .pid = f->pid, .pidfd = f->pidfd, .signals = f->signals};
 	return cvb_frame_write_fds(z->r.ctl_fd, CVB_FRAME_STARTED, id, NULL, 0, &f->pidfd, 1);
 }
 
@@ -287,7 +288,7 @@ static void close_all_but(int a, int b)
 }
 
 /* The spare's life: prepare, warm up, wait for a job, then become it. */
-static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_denial_page *denials)
+static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_signal_page *signals)
 {
 	int sock = *(int *)arg;
 	/*
@@ -298,9 +299,10 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_den
 	close_all_but(sock, sync_fd);
 	struct cvb_job j;
 	memset(&j, 0, sizeof(j));
-	j.denials = denials;
+	j.signals = signals;
 	j.spec.trusted = z->r.trusted;
 	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = j.stage_fd = j.tally_fd = -1;
+	j.listener_fd = -1;
 	/* the runner's policy, borrowed until the job's own spec replaces it */
 	j.spec.caps = z->r.caps;
 	j.spec.limits.max_output_mb = z->r.max_output_mb;
@@ -365,7 +367,7 @@ static void drop_spare(struct zygote *z, size_t idx)
 	siginfo_t si;
 	syscall(SYS_waitid, P_PIDFD, sp.pidfd, &si, WEXITED, NULL);
 	close(sp.pidfd);
-	munmap(sp.denials, sizeof(*sp.denials));
+	munmap(sp.signals, sizeof(*sp.signals));
 }
 
 /*
@@ -386,7 +388,7 @@ static void ensure_spares(struct zygote *z)
 		}
 		close(sv[1]);
 		z->spares[z->n_spares++] = (struct spare){
-		    .pid = f.pid, .pidfd = f.pidfd, .sock = sv[0], .denials = f.denials};
+		    .pid = f.pid, .pidfd = f.pidfd, .sock = sv[0], .signals = f.signals};
 	}
 }
 
@@ -412,7 +414,7 @@ static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const
 		struct spare taken = remove_spare(z, 0);
 		close(taken.sock);
 		struct forked f = {
-		    .pid = taken.pid, .pidfd = taken.pidfd, .denials = taken.denials};
+		    .pid = taken.pid, .pidfd = taken.pidfd, .signals = taken.signals};
 		return register_job(z, spec->job_id, &f);
 	}
 	return -EAGAIN;
@@ -460,7 +462,7 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 {
 	struct cvb_job j;
 	memset(&j, 0, sizeof(j));
-	j.stage_fd = -1;
+	j.stage_fd = j.listener_fd = -1;
 	char err[256];
 	if (nfds < 4 || cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0) {
 		close_fds(fds, nfds);
@@ -501,20 +503,15 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 }
 
 char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
-		      const struct cvb_denial_page *denials)
+		      const struct cvb_signal_page *signals)
 {
-	char list[2048];
-	cvb_seccomp_denial_json(denials, list, sizeof(list));
-	json_t *den = json_loads(list, 0, NULL);
 	json_int_t cpu = (json_int_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
 			 ru->ru_utime.tv_usec + ru->ru_stime.tv_usec;
-	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I, s:o}", "fatal_signal",
-			      (int)denials->fatal_signal, "how", how, "value", value, "cpu_us", cpu,
-			      "max_rss_kb", (json_int_t)ru->ru_maxrss, "pid", (json_int_t)pid,
-			      "seccomp_denials", den ? den : json_array());
+	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I}", "fatal_signal",
+			      (int)signals->fatal_signal, "how", how, "value", value, "cpu_us", cpu,
+			      "max_rss_kb", (json_int_t)ru->ru_maxrss, "pid", (json_int_t)pid);
 	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	explicit_bzero(list, sizeof(list));
 	return t;
 }
 
@@ -523,7 +520,7 @@ static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *s
 			const struct rusage *ru)
 {
 	char *t = cvb_exit_report(si->si_code == CLD_EXITED ? "exited" : "signaled", si->si_status,
-				  ru, s->pid, s->denials);
+				  ru, s->pid, s->signals);
 	if (t)
 		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
 	wipe_free(t);
@@ -541,7 +538,7 @@ static void reap_job(struct zygote *z, size_t idx)
 		return;
 	send_exited(z, s, &si, &ru);
 	close(s->pidfd);
-	munmap(s->denials, sizeof(*s->denials));
+	munmap(s->signals, sizeof(*s->signals));
 	z->jobs[idx] = z->jobs[--z->n_jobs];
 }
 
