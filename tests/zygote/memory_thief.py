@@ -2,22 +2,25 @@
 looks through its own memory for what belongs to other files converted by
 the same zygote.
 
-The file that says "victim" records one seccomp denial (ptrace), then
-stays alive for a while. A file that says "thief", converted after it,
-searches every readable page near its heap and near its libraries for the
-start of a denial page that holds just that denial, for the victim's file
-name, and for the victim's exit record (the JSON that lists its denial); it
-forges a second denial into any such page. A file that says "wait" only
-takes its time, so that later thieves run after the victim has ended. Every
-thief must find nothing, and the victim's result must list only its own
-denial.
+The file that says "victim" makes one refused call (ptrace), stays alive
+for a while, then ends its process with exit code 77 and no result, so that
+the zygote reports its exit in a record of its own (EXITED, with that exit
+code). A file that says "thief", converted after it, searches every
+readable page near its heap and near its libraries for the victim's file
+name and for the victim's exit record. A file that says "wait" only takes
+its time, so that later thieves run after the victim has ended. Every thief
+must find nothing, and the victim's result must list its own denial.
+
+(A job's refusals are not in any page of the runner: the kernel tells the
+host through the filter's listener. What a job's signal handlers leave for
+the zygote lies in a page of the job's own, which no later fork inherits.)
 
 The needles never lie in this process's memory as they are found: the
 victim's name is the token it is given (args) reversed, built in place in
-one ctypes buffer (the exit record from the reversed `record` argument), and
-the denial page's head is a ctypes structure. Pages
-are copied by the kernel into one fixed buffer and searched with memmem, so
-no copy of a page (or of a needle) is left for a later page to match."""
+one ctypes buffer, and so is the exit record, from the reversed `record`
+argument. Pages are copied by the kernel into one fixed buffer and searched
+with memmem, so no copy of a page (or of a needle) is left for a later page
+to match."""
 import ctypes
 import os
 import time
@@ -31,17 +34,7 @@ LIBC.memmem.restype = ctypes.c_void_p
 
 PAGE = 4096
 WINDOW = 256 << 20
-NR_READ, NR_WRITE, NR_PTRACE, NR_KILL = 0, 1, 101, 62
-AUDIT_ARCH_X86_64 = 0xC000003E
-SLOTS, SLOT_SIZE = 16, 16
-
-
-class DenialHead(ctypes.Structure):
-    """struct cvb_denial_page up to its first slot's arch: three u32, then
-    16-byte slots {i32 nr, u32 arch, u64 arg0} from offset 16."""
-    _fields_ = [("count", ctypes.c_uint32), ("fsize_hit", ctypes.c_uint32),
-                ("fatal_signal", ctypes.c_int32), ("pad", ctypes.c_uint32),
-                ("nr", ctypes.c_int32), ("arch", ctypes.c_uint32)]
+NR_READ, NR_WRITE, NR_PTRACE = 0, 1, 101
 
 
 def copy_pages(lo, hi, page_copy):
@@ -83,21 +76,13 @@ def search(needles):
     return found, len(seen)
 
 
-def forge(base):
-    """Make a victim's denial page say it also tried kill(2)."""
-    ctypes.c_uint32.from_address(base).value = 2
-    slot = base + SLOTS + SLOT_SIZE
-    ctypes.c_int32.from_address(slot).value = NR_KILL
-    ctypes.c_uint32.from_address(slot + 4).value = AUDIT_ARCH_X86_64
-
-
 class Thief:
     def convert_file(self, file_path, args):
         role = file_path.read_text().strip()
         if role == "victim":
-            LIBC.syscall(ctypes.c_long(NR_PTRACE), 0, 0, 0, 0)  # denied
+            LIBC.syscall(ctypes.c_long(NR_PTRACE), 0, 0, 0, 0)  # refused
             time.sleep(float(args.get("linger", 3)))
-            return {"status": "Success", "report": {"role": role}}
+            os._exit(77)  # no result: the zygote's EXITED record is the victim's last word
         if role == "wait":
             time.sleep(float(args.get("wait", 2.5)))
         if role != "thief":
@@ -111,11 +96,7 @@ class Thief:
         exit_record = ctypes.create_string_buffer(len(record))
         for i, c in enumerate(reversed(record)):
             exit_record[i] = c
-        head = DenialHead(count=1, nr=NR_PTRACE, arch=AUDIT_ARCH_X86_64)
-        found, scanned = search({"denial": head, "name": name, "exit_record": exit_record})
-        pages = [addr for addr in found["denial"] if addr % PAGE == 0]
-        for base in pages:
-            forge(base)
+        found, scanned = search({"name": name, "exit_record": exit_record})
         return {"status": "Success", "report": {"role": role, "scanned": scanned,
-                                                "denial_pages": pages, "name": found["name"],
+                                                "name": found["name"],
                                                 "exit_record": found["exit_record"]}}
