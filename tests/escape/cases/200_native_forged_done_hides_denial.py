@@ -1,6 +1,6 @@
 # escape: native: after a refused syscall, forge the job's own last word (a DONE without denials), close every host descriptor and linger, so that the verdict misses the denial
 # layer: seccomp, host
-# (the job counts its denials in a page of the host before it reports them: a DONE that lists none is caught)
+# (the kernel tells the host of the refusal, through the filter's listener: what the job says in its DONE does not matter)
 # config: native
 # args: --skip-validation
 # expect: security
