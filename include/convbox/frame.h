@@ -28,16 +28,20 @@
 #define CVB_FRAME_DEFAULT_MAX (64u * 1024u * 1024u)
 
 /*
- * A job's own count of its audit-hook denials, in a page of the host's (a
- * sealed memfd sent with JOB, after the three channels): the job's C code
- * counts each denial there before it reports it. Whatever the converter
- * writes to its channel, it cannot reach this page without native code, so
- * the host can tell reports the converter kept from it (DENIED frames
- * swallowed by a forged frame). Refused syscalls need no count: the host
- * hears of them from the kernel (see LISTENER).
+ * A page of the host's that only the job's C code writes (a sealed memfd
+ * sent with JOB, after the three channels). Whatever the converter writes to
+ * its channel, it cannot reach this page without native code, so the host
+ * can tell frames the converter forged or swallowed: the audit hook counts
+ * each denial here before it reports it (DENIED frames hidden in a forged
+ * frame show as a count with no reports), and the job marks its DONE here
+ * before it sends it (a DONE without the mark is the converter's, which may
+ * then crash or hit a limit: the runner's record of the exit decides).
+ * Refused syscalls need no count: the host hears of them from the kernel
+ * (see LISTENER).
  */
 struct cvb_tally {
 	uint32_t hook; /* actions the audit hook denied */
+	uint32_t done; /* the job's own DONE follows */
 };
 #define CVB_TALLY_SIZE 4096u
 

@@ -407,10 +407,14 @@ static void on_error_frame(struct host_job *j, const char *payload)
 /*
  * The job's last word: its usage and signals (the same record the runner
  * sends in EXITED; the job could only misreport itself). The host finishes
- * the job once its descriptors close and ends the process itself.
+ * the job once its descriptors close and ends the process itself. A DONE the
+ * job did not mark in the tally page is the converter's own: it is ignored,
+ * and the runner's record of how the process ended decides.
  */
 static void on_done_frame(struct host_job *j, const char *payload)
 {
+	if (j->tally && !__atomic_load_n(&j->tally->done, __ATOMIC_ACQUIRE))
+		return;
 	json_t *o = json_loads(payload, 0, NULL);
 	if (!json_is_object(o)) {
 		snprintf(j->protocol, sizeof(j->protocol), "malformed DONE frame");

@@ -56,7 +56,8 @@ def parse(argv):
     p.add_argument("--output-dir")
     for flag in ("--max-output", "--max-files", "--max-procs", "--config"):
         p.add_argument(flag)
-    for flag in ("--no-default-caps", "--trusted", "--skip-validation", "--allow-degraded"):
+    for flag in ("--no-default-caps", "--trusted", "--skip-validation", "--allow-degraded",
+                 "--cold"):
         p.add_argument(flag, action="store_true")
     return p.parse_args(argv)
 

@@ -192,13 +192,23 @@ class Case:
         return float(DEFAULT_TIMEOUT)
 
 
-def load_cases(filter_text):
+PATHS = ("zygote", "cold")  # how convbox runs a job: a prepared spare, or a fresh runner
+
+
+def load_cases(filter_text, paths=PATHS):
+    """Every case once per path: the layers are applied by different code on each
+    (a spare arms itself before its job is known; a cold job confines itself at once)."""
     cases = []
     for name in sorted(os.listdir(CASES_DIR)):
         if name.endswith(".py") and re.match(r"^\d{3}_", name):
             if filter_text and filter_text not in name:
                 continue
-            cases.append(Case(os.path.join(CASES_DIR, name)))
+            for path in paths:
+                case = Case(os.path.join(CASES_DIR, name))
+                if path == "cold":
+                    case.name += "@cold"
+                    case.args = case.args + ["--cold"]
+                cases.append(case)
     return cases
 
 
@@ -320,7 +330,7 @@ class Station:
         self.input_dir = self._dir("input", 0o755)
         self.input = self._file("input/sample.csv", "serial,value\nSN1,42\nSN2,43\n", 0o644)
         self.conv_dir = self._dir("conv", 0o755)
-        self.converter = os.path.join(self.conv_dir, case.name + ".py")
+        self.converter = os.path.join(self.conv_dir, os.path.basename(case.path))
         shutil.copyfile(case.path, self.converter)
         os.chmod(self.converter, 0o644)
         self.out = self._dir("out", 0o755)
@@ -891,7 +901,8 @@ def run_as_user(args):
             for entry in [cg.path] + [os.path.join(cg.path, n) for n in os.listdir(cg.path)]:
                 os.chown(entry, NOBODY, NOBODY)
         cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-               PYTHON, "-I", script, "--convbox", convbox, "--jobs", str(args.jobs)]
+               PYTHON, "-I", script, "--convbox", convbox, "--jobs", str(args.jobs),
+               "--paths", args.paths]
         if args.filter:
             cmd += ["--filter", args.filter]
         if args.verbose:
@@ -912,6 +923,9 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--convbox", required=True, help="the built convbox binary")
     p.add_argument("--filter", help="only cases whose file name contains this")
+    p.add_argument("--paths", default=",".join(PATHS),
+                   help="comma-separated: zygote (a prepared spare), cold (a fresh runner); "
+                        "every case runs on each")
     p.add_argument("--jobs", type=int, default=max(2, os.cpu_count() or 2))
     p.add_argument("--as-user", action="store_true", help=f"run as uid/gid {NOBODY}")
     p.add_argument("--require-root", action="store_true",
@@ -934,7 +948,10 @@ def main(argv):
     if args.as_user and os.getuid() == 0:
         return run_as_user(args)
     try:
-        cases = load_cases(args.filter)
+        paths = [p for p in args.paths.split(",") if p]
+        if not paths or any(p not in PATHS for p in paths):
+            raise CaseError(f"--paths: choose from {', '.join(PATHS)}")
+        cases = load_cases(args.filter, paths)
     except CaseError as e:
         print(f"run_escape: {e}", file=sys.stderr)
         return 2

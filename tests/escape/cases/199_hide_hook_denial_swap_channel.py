@@ -1,6 +1,6 @@
 # escape: hide the audit hook's denials from the host by swapping the result channel (fd 3) for a pipe while trying forbidden reads, then putting it back
 # layer: audit-hook
-# expect: security
+# expect: security "denied~=result channel (fd 3)"
 import os
 
 
