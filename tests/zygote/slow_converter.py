@@ -6,5 +6,5 @@ class Slow:
     def convert_file(self, file_path, args):
         text = file_path.read_text()
         if text.startswith("slow"):
-            time.sleep(5)
+            time.sleep(float(args.get("sleep", 5)))
         return {"status": "Success", "report": {"name": file_path.name}}

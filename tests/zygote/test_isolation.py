@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import pathlib
+import select
 import subprocess
 import sys
 import tempfile
@@ -182,6 +183,86 @@ def runner_children(parent):
         if "(convbox-runner)" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
             found.append(int(pid))
     return found
+
+
+def slow_job(tmp):
+    """convbox running one job that sleeps 60 s; its zygote, once the job has started."""
+    p = pathlib.Path(tmp) / "slow.csv"
+    p.write_text("slow\n")
+    cmd = [CONVBOX, "run", str(HERE / "slow_converter.py"), str(p), "--skip-validation",
+           "--timeout", "90", "--jobs", "1", "--arg", "sleep=60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        zygotes = runner_children(proc.pid)
+        if zygotes and runner_children(zygotes[0]):
+            time.sleep(0.5)  # the job has its namespaces and is asleep
+            return proc, zygotes[0]
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise AssertionError("no zygote with a job found")
+
+
+class JobNamespaces(unittest.TestCase):
+    """Every process the zygote forks (the job, and its spares) has user, mount,
+    pid, ipc and uts namespaces of its own, and the zygote's empty network
+    namespace, never the host's."""
+
+    def test_every_namespace_is_the_jobs_own(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, zygote = slow_job(tmp)
+            try:
+                forked = runner_children(zygote)
+                self.assertTrue(forked)
+                for pid in forked:
+                    try:
+                        ns = {k: os.readlink("/proc/%d/ns/%s" % (pid, k))
+                              for k in ("user", "mnt", "pid", "ipc", "uts", "net")}
+                    except PermissionError:
+                        self.skipTest("another user's namespaces cannot be read here")
+                    for kind, link in ns.items():
+                        self.assertNotEqual(link, os.readlink("/proc/self/ns/" + kind),
+                                            "%d: the host's %s namespace" % (pid, kind))
+                        if kind != "net":
+                            self.assertNotEqual(
+                                link, os.readlink("/proc/%d/ns/%s" % (zygote, kind)),
+                                "%d: the zygote's %s namespace" % (pid, kind))
+            finally:
+                proc.kill()
+                proc.wait()
+
+
+class HostDeath(unittest.TestCase):
+    """convbox killed outright (no cleanup of its own): the zygote and every
+    job die with it, even a job far inside its timeout, which nothing else
+    would ever end."""
+
+    def test_jobs_die_with_the_host(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, zygote = slow_job(tmp)
+            fds = []
+            for pid in [zygote] + runner_children(zygote):
+                try:
+                    fds.append(os.pidfd_open(pid))
+                except ProcessLookupError:
+                    pass
+            try:
+                self.assertGreaterEqual(len(fds), 2, "no zygote and job to watch")
+                proc.kill()
+                proc.wait()
+                deadline = time.monotonic() + 5
+                alive = fds
+                while alive and time.monotonic() < deadline:
+                    alive = [fd for fd in fds if not select.select([fd], [], [], 0)[0]]
+                    time.sleep(0.05)
+                self.assertEqual(len(alive), 0, "processes outlived convbox")
+            finally:
+                for fd in fds:
+                    try:
+                        signal.pidfd_send_signal(fd, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    os.close(fd)
 
 
 class ZygoteRestart(unittest.TestCase):
