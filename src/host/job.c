@@ -694,19 +694,27 @@ static void record_refused(struct host_job *j, int nr, uint32_t arch)
 	free(name);
 }
 
-/* The kernel's sizes of a notification and its answer (they may grow). */
-static bool notif_sizes(size_t *req, size_t *resp)
+/*
+ * Buffers for a notification and its answer, as large as the kernel says
+ * they are (they may grow in later kernels), made once; NULL if they cannot be.
+ */
+static bool notif_buffers(struct seccomp_notif **req, size_t *req_size,
+			  struct seccomp_notif_resp **resp)
 {
-	static struct seccomp_notif_sizes sizes;
-	if (sizes.seccomp_notif == 0 &&
-	    syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
-		return false;
-	*req = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
-								  : sizeof(struct seccomp_notif);
-	*resp = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp)
-		    ? sizes.seccomp_notif_resp
-		    : sizeof(struct seccomp_notif_resp);
-	return true;
+	static struct seccomp_notif *q;
+	static struct seccomp_notif_resp *a;
+	static size_t q_size;
+	struct seccomp_notif_sizes sizes;
+	if (!q && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0) {
+		q_size = sizes.seccomp_notif > sizeof(*q) ? sizes.seccomp_notif : sizeof(*q);
+		q = calloc(1, q_size);
+		a = calloc(1, sizes.seccomp_notif_resp > sizeof(*a) ? sizes.seccomp_notif_resp
+								    : sizeof(*a));
+	}
+	*req = q;
+	*req_size = q_size;
+	*resp = a;
+	return q && a;
 }
 
 /*
@@ -714,24 +722,32 @@ static bool notif_sizes(size_t *req, size_t *resp)
  * process of the job it is, until the host answers. Recorded, then failed
  * with EPERM. A caller killed meanwhile is no longer there to answer
  * (ENOENT); a listener that hangs up has no process left under its filter.
+ * Without buffers (no memory) the job is ended, its result a protocol error
+ * that says so: a refusal the host cannot hear must not go unreported.
  */
 void cvb_job_on_listener(struct host_job *j, short revents)
 {
-	size_t req_size, resp_size;
-	if (!(revents & POLLIN) || !notif_sizes(&req_size, &resp_size)) {
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	size_t req_size;
+	if (revents & POLLIN && !notif_buffers(&req, &req_size, &resp)) {
+		snprintf(j->protocol, sizeof(j->protocol), "cannot hear the job's refused calls");
+		cvb_job_kill(j);
+		close_fd(&j->listener);
+		return;
+	}
+	if (!(revents & POLLIN)) {
 		if (revents & (POLLHUP | POLLERR | POLLNVAL))
 			close_fd(&j->listener);
 		return;
 	}
-	uint64_t req_buf[32] = {0}, resp_buf[8] = {0};
-	if (req_size > sizeof(req_buf) || resp_size > sizeof(resp_buf))
-		return;
-	struct seccomp_notif *req = (struct seccomp_notif *)req_buf;
+	memset(req, 0, req_size);
 	if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
 		return;
 	record_refused(j, req->data.nr, req->data.arch);
-	struct seccomp_notif_resp *resp = (struct seccomp_notif_resp *)resp_buf;
 	resp->id = req->id;
+	resp->val = 0;
 	resp->error = -EPERM;
+	resp->flags = 0;
 	ioctl(j->listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 }
