@@ -75,6 +75,8 @@ enum {
 	CVB_SC_ARG_CLONE_THREAD, /* clone: threads always, processes only with the cap */
 	CVB_SC_ARG_SOCKET_INET,	 /* socket: AF_INET/AF_INET6 only, with the cap */
 	CVB_SC_ARG_IOCTL_SAFE,	 /* ioctl: terminal queries only */
+	CVB_SC_ARG_NSCD_PROBE,	 /* socket: glibc's nscd probe, AF_UNIX stream, cloexec, nonblock */
+	CVB_SC_ARG_IOCTL_CLONE,	 /* ioctl: FICLONE, FICLONERANGE (cp's reflink probe) */
 };
 
 struct cvb_hook_row {

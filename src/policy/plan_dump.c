@@ -95,16 +95,21 @@ static void dump_seccomp(struct out *o, cvb_caps caps)
 	size_t n;
 	const struct cvb_seccomp_row *rows = cvb_plan_seccomp_rows(&n);
 	static const char *const arg_rules[] = {
-	    "", " [threads only]", " [AF_INET, AF_INET6, AF_NETLINK]",
-	    " [TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX]"};
+	    "",
+	    " [threads only]",
+	    " [AF_INET, AF_INET6, AF_NETLINK]",
+	    " [TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX]",
+	    " [AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK: nscd's]",
+	    " [FICLONE, FICLONERANGE]"};
 	say(o, "[seccomp] default: notify convbox, outside the sandbox (reported as a denial, "
 	       "the call fails with EPERM)\n");
 	for (size_t i = 0; i < n; i++) {
 		if (!cvb_plan_row_applies(rows[i].cap, caps))
 			continue;
 		if (rows[i].action == CVB_SC_ERRNO)
-			say(o, "  errno %-18s errno %d (%s) %s\n", rows[i].name, rows[i].err,
-			    cap_label(rows[i].cap), rows[i].reason);
+			say(o, "  errno %-18s%s errno %d (%s) %s\n", rows[i].name,
+			    arg_rules[rows[i].arg_rule], rows[i].err, cap_label(rows[i].cap),
+			    rows[i].reason);
 		else
 			say(o, "  allow %-18s%s (%s) %s\n", rows[i].name,
 			    arg_rules[rows[i].arg_rule], cap_label(rows[i].cap), rows[i].reason);

@@ -27,37 +27,55 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/fs.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
-/* One allow rule comparing one argument (all four fields spelled out). */
-static int allow_if(scmp_filter_ctx ctx, int nr, unsigned arg, enum scmp_compare op, scmp_datum_t a,
-		    scmp_datum_t b)
+/* One rule comparing one argument (all four fields spelled out). */
+static int rule_if(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg, enum scmp_compare op,
+		   scmp_datum_t a, scmp_datum_t b)
 {
 	struct scmp_arg_cmp cmp = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
-	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
 }
 
-static int add_arg_rule(scmp_filter_ctx ctx, int nr, int arg_rule)
+/* One argument value out of a list, each a rule of its own. */
+static int rule_if_any(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg,
+		       const unsigned long *values, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = rule_if(ctx, action, nr, arg, SCMP_CMP_EQ, values[i], 0);
+	return rc;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int add_arg_rule(scmp_filter_ctx ctx, uint32_t action, int nr, int arg_rule)
 {
 	static const unsigned long safe_ioctls[] = {TCGETS,  TIOCGWINSZ, FIONREAD,
 						    FIONBIO, FIOCLEX,	 FIONCLEX};
-	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
-	int rc = 0;
+	static const unsigned long clone_ioctls[] = {FICLONE, FICLONERANGE};
+	static const unsigned long families[] = {AF_INET, AF_INET6, AF_NETLINK};
+	/* what glibc's nscd client asks for, exactly: any other unix socket is still refused */
+	static const struct scmp_arg_cmp nscd[] = {
+	    {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX},
+	    {.arg = 1, .op = SCMP_CMP_EQ, .datum_a = SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK},
+	    {.arg = 2, .op = SCMP_CMP_EQ, .datum_a = 0}};
 	switch (arg_rule) {
 	case CVB_SC_ARG_CLONE_THREAD:
-		return allow_if(ctx, nr, 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+		return rule_if(ctx, action, nr, 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
 	case CVB_SC_ARG_SOCKET_INET:
-		for (size_t i = 0; rc == 0 && i < sizeof(families) / sizeof(families[0]); i++)
-			rc = allow_if(ctx, nr, 0, SCMP_CMP_EQ, (scmp_datum_t)families[i], 0);
-		return rc;
+		return rule_if_any(ctx, action, nr, 0, families, N(families));
 	case CVB_SC_ARG_IOCTL_SAFE:
-		for (size_t i = 0; rc == 0 && i < sizeof(safe_ioctls) / sizeof(safe_ioctls[0]); i++)
-			rc = allow_if(ctx, nr, 1, SCMP_CMP_EQ, safe_ioctls[i], 0);
-		return rc;
+		return rule_if_any(ctx, action, nr, 1, safe_ioctls, N(safe_ioctls));
+	case CVB_SC_ARG_IOCTL_CLONE:
+		return rule_if_any(ctx, action, nr, 1, clone_ioctls, N(clone_ioctls));
+	case CVB_SC_ARG_NSCD_PROBE:
+		return seccomp_rule_add_array(ctx, action, nr, N(nscd), nscd);
 	}
-	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	return seccomp_rule_add(ctx, action, nr, 0);
 }
 
 /* A capability's unconditional row supersedes the argument-filtered always-row. */
@@ -79,9 +97,10 @@ static int add_rows(scmp_filter_ctx ctx, cvb_caps caps)
 		if (nr == __NR_SCMP_ERROR || !cvb_plan_row_applies(rows[i].cap, caps) ||
 		    superseded(rows, n, i, caps))
 			continue;
-		int rc = rows[i].action == CVB_SC_ERRNO
-			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)rows[i].err), nr, 0)
-			     : add_arg_rule(ctx, nr, rows[i].arg_rule);
+		uint32_t action = rows[i].action == CVB_SC_ERRNO
+				      ? SCMP_ACT_ERRNO((uint32_t)rows[i].err)
+				      : SCMP_ACT_ALLOW;
+		int rc = add_arg_rule(ctx, action, nr, rows[i].arg_rule);
 		if (rc < 0)
 			return rc;
 	}
