@@ -77,6 +77,7 @@ enum {
 	CVB_SC_ARG_IOCTL_SAFE,	 /* ioctl: terminal queries only */
 	CVB_SC_ARG_NSCD_PROBE,	 /* socket: glibc's nscd probe, AF_UNIX stream, cloexec, nonblock */
 	CVB_SC_ARG_IOCTL_CLONE,	 /* ioctl: FICLONE, FICLONERANGE (cp's reflink probe) */
+	CVB_SC_ARG_NOT_SECCOMP,	 /* prctl: anything but PR_SET_SECCOMP */
 };
 
 struct cvb_hook_row {

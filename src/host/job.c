@@ -737,7 +737,8 @@ void cvb_job_on_listener(struct host_job *j, short revents)
 		return;
 	}
 	if (!(revents & POLLIN)) {
-		if (revents & (POLLHUP | POLLERR | POLLNVAL))
+		if (revents &
+		    (POLLHUP | POLLNVAL)) /* POLLERR alone: an interrupted lock, try again */
 			close_fd(&j->listener);
 		return;
 	}

@@ -141,7 +141,11 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	} else if (j->runner_died && !j->exited) {
 		v->outcome = CVB_OUTCOME_SANDBOX_ERROR;
 		snprintf(v->message, sizeof(v->message), "the runner process died during the job");
-	} else if (json_array_size(j->denied) > 0) {
+	} else if (json_array_size(j->denied) > 0 ||
+		   (exited_with(j, "signaled", &val) && val == SIGSYS)) {
+		if (json_array_size(j->denied) == 0) /* the filter kills calls of another ABI */
+			host_denial(j, "syscall", "of another architecture (x32 or i386): killed",
+				    NULL, "seccomp");
 		v->outcome = CVB_OUTCOME_SECURITY;
 		snprintf(v->message, sizeof(v->message),
 			 "the converter attempted %zu denied action(s)",

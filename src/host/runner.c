@@ -184,11 +184,16 @@ int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, stru
 					     "check`)",
 					     needed[i]);
 		if (!sb->opts.allow_degraded)
-			return cvb_error_set(err,
-					     "strict mode: this kernel offers no %s, so the "
-					     "sandbox cannot be built (see `convbox check`; "
-					     "--allow-degraded runs without it)",
-					     needed[i]);
+			return cvb_error_set(
+			    err,
+			    "strict mode: this kernel offers no %s%s, so the sandbox cannot be "
+			    "built "
+			    "(see `convbox check`; --allow-degraded runs without it)",
+			    needed[i],
+			    strcmp(needed[i], "seccomp") == 0
+				? " filter with a listener (before Linux 5.0, or under another "
+				  "seccomp supervisor)"
+				: "");
 		if (nd < sizeof(sb->degraded) / sizeof(sb->degraded[0]) - 1)
 			sb->degraded[nd++] = needed[i];
 	}

@@ -227,8 +227,9 @@ static const struct cvb_seccomp_row seccomp_rows[] = {
     {"execveat", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, 0, "programs (Landlock EXECUTE)"},
     {"setpgid", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, 0, "shells manage process groups"},
     {"setsid", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, 0, "shells (pid namespace holds)"},
-    {"prctl", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, 0,
-     "shells call it; capabilities are gone and no_new_privs is set"},
+    {"prctl", CVB_SC_ALLOW, 0, CVB_CAP_SHELL_EXECUTE, CVB_SC_ARG_NOT_SECCOMP,
+     "shells call it; capabilities are gone and no_new_privs is set. Never a filter of "
+     "the job's own: its errno or kill would outrank convbox's notification and hide the call"},
 };
 
 static const struct cvb_hook_row hook_rows[] = {

@@ -100,7 +100,8 @@ static void dump_seccomp(struct out *o, cvb_caps caps)
 	    " [AF_INET, AF_INET6, AF_NETLINK]",
 	    " [TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX]",
 	    " [AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK: nscd's]",
-	    " [FICLONE, FICLONERANGE]"};
+	    " [FICLONE, FICLONERANGE]",
+	    " [not PR_SET_SECCOMP]"};
 	say(o, "[seccomp] default: notify convbox, outside the sandbox (reported as a denial, "
 	       "the call fails with EPERM)\n");
 	for (size_t i = 0; i < n; i++) {

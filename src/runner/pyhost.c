@@ -905,6 +905,13 @@ static void run_glue(struct cvb_pyhost *py, const char *fn)
  */
 __attribute__((noreturn)) static void job_done(struct cvb_job *j)
 {
+	/*
+	 * A child the converter forked returns here too, and shares the tally
+	 * page: only the job's own process (init of its pid namespace) may mark
+	 * and send the job's last word.
+	 */
+	if (getpid() != 1)
+		_exit(0);
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);

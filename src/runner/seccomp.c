@@ -74,6 +74,8 @@ static int add_arg_rule(scmp_filter_ctx ctx, uint32_t action, int nr, int arg_ru
 		return rule_if_any(ctx, action, nr, 1, clone_ioctls, N(clone_ioctls));
 	case CVB_SC_ARG_NSCD_PROBE:
 		return seccomp_rule_add_array(ctx, action, nr, N(nscd), nscd);
+	case CVB_SC_ARG_NOT_SECCOMP:
+		return rule_if(ctx, action, nr, 0, SCMP_CMP_NE, PR_SET_SECCOMP, 0);
 	}
 	return seccomp_rule_add(ctx, action, nr, 0);
 }
