@@ -45,6 +45,15 @@ struct cvb_tally {
 };
 #define CVB_TALLY_SIZE 4096u
 
+/*
+ * The job's last refused call, made before its DONE: seccomp(2) with an
+ * operation no kernel knows. The kernel queues notifications in order, so
+ * once the host has answered it, the host has heard every refusal queued
+ * before it, by any thread or process of the job; the host records none for
+ * this one (nor could it ever do anything).
+ */
+#define CVB_SECCOMP_BARRIER 0x43564201u
+
 /* Exit codes of a job child that mean something to the host. */
 #define CVB_JOBEXIT_SETUP  120 /* containment failed; JOB_ERROR frame sent */
 #define CVB_JOBEXIT_CPU	   121 /* SIGXCPU: the CPU limit was reached */

@@ -745,7 +745,9 @@ void cvb_job_on_listener(struct host_job *j, short revents)
 	memset(req, 0, req_size);
 	if (ioctl(j->listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
 		return;
-	record_refused(j, req->data.nr, req->data.arch);
+	if (req->data.nr != __NR_seccomp || req->data.args[0] != CVB_SECCOMP_BARRIER ||
+	    req->data.arch != seccomp_arch_native())
+		record_refused(j, req->data.nr, req->data.arch);
 	resp->id = req->id;
 	resp->val = 0;
 	resp->error = -EPERM;

@@ -880,6 +880,7 @@ static int hand_over_listener(struct cvb_job *j)
 	j->listener_fd = -1;
 	if (rc != CVB_FRAME_OK)
 		return fail(j, "seccomp", "handing the filter's listener to convbox");
+	j->filtered = true;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_DENIAL_FRAMES 100
@@ -912,6 +913,9 @@ __attribute__((noreturn)) static void job_done(struct cvb_job *j)
 	 */
 	if (getpid() != 1)
 		_exit(0);
+	/* every refusal queued so far reaches the host before this DONE does */
+	if (j->filtered)
+		syscall(SYS_seccomp, CVB_SECCOMP_BARRIER, 0, NULL);
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);

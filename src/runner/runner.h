@@ -148,6 +148,7 @@ struct cvb_job {
 	int tally_fd;		 /* the host's tally page until it is mapped, else -1 */
 	struct cvb_tally *tally; /* the host's count of this job's audit-hook denials */
 	int listener_fd;	 /* the seccomp filter's, until the host has it, else -1 */
+	bool filtered;		 /* the host has the listener: it hears every refused call */
 	struct cvb_signal_page *signals;
 	const char *input_view;	 /* the path the converter sees */
 	const char *output_view; /* CONVBOX_OUTPUT_DIR inside */
