@@ -112,6 +112,9 @@ struct host_job *cvb_job_start_inline(struct cvb_sandbox *sb, struct runner_proc
 void cvb_job_on_channel(struct cvb_sandbox *sb, struct host_job *j);
 void cvb_job_on_pipe(struct cvb_sandbox *sb, struct host_job *j, int which);
 void cvb_job_on_listener(struct host_job *j, short revents);
+/* One entry of the result's `denied` list; mode and capability may be NULL. */
+void cvb_job_add_denial(struct host_job *j, const char *action, const char *target,
+			const char *mode, const char *capability, const char *layer);
 void cvb_job_on_control(struct host_job *j, const struct cvb_frame_header *h, uint8_t *payload,
 			int *fds, size_t nfds);
 void cvb_job_kill(struct host_job *j);

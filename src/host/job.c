@@ -678,19 +678,24 @@ void cvb_job_free(struct host_job *j)
 	free(j);
 }
 
+void cvb_job_add_denial(struct host_job *j, const char *action, const char *target,
+			const char *mode, const char *capability, const char *layer)
+{
+	json_array_append_new(j->denied, json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "action", action,
+						   "target", target, "mode", mode, "capability",
+						   capability, "layer", layer));
+}
+
 /* A syscall the job's filter refused, as a denial in the result. */
 static void record_refused(struct host_job *j, int nr, uint32_t arch)
 {
 	if (json_array_size(j->denied) >= MAX_DENIED)
 		return;
 	char *name = seccomp_syscall_resolve_num_arch(arch, nr);
-	const char *cap = cvb_plan_syscall_capability(name);
 	char unknown[32];
 	snprintf(unknown, sizeof(unknown), "syscall %d", nr);
-	json_array_append_new(j->denied,
-			      json_pack("{s:s, s:s, s:s, s:s?, s:s}", "action", "syscall", "target",
-					name ? name : unknown, "mode", "capability", "capability",
-					cap, "layer", "seccomp"));
+	cvb_job_add_denial(j, "syscall", name ? name : unknown, "capability",
+			   cvb_plan_syscall_capability(name), "seccomp");
 	free(name);
 }
 
@@ -730,16 +735,16 @@ void cvb_job_on_listener(struct host_job *j, short revents)
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
 	size_t req_size;
-	if (revents & POLLIN && !notif_buffers(&req, &req_size, &resp)) {
+	if (!(revents & POLLIN)) {
+		/* POLLERR alone is an interrupted lock in the kernel's poll: try again */
+		if (revents & (POLLHUP | POLLNVAL))
+			close_fd(&j->listener);
+		return;
+	}
+	if (!notif_buffers(&req, &req_size, &resp)) {
 		snprintf(j->protocol, sizeof(j->protocol), "cannot hear the job's refused calls");
 		cvb_job_kill(j);
 		close_fd(&j->listener);
-		return;
-	}
-	if (!(revents & POLLIN)) {
-		if (revents &
-		    (POLLHUP | POLLNVAL)) /* POLLERR alone: an interrupted lock, try again */
-			close_fd(&j->listener);
 		return;
 	}
 	memset(req, 0, req_size);

@@ -68,15 +68,6 @@ struct verdict {
 	json_t *error_obj; /* exception details, borrowed */
 };
 
-/* A denial the host itself records (no capability would allow it); mode may be NULL. */
-static void host_denial(struct host_job *j, const char *action, const char *target,
-			const char *mode, const char *layer)
-{
-	json_array_append_new(j->denied,
-			      json_pack("{s:s, s:s, s:s?, s:n, s:s}", "action", action, "target",
-					target, "mode", mode, "capability", "layer", layer));
-}
-
 /*
  * The job counted its audit-hook denials in the host's page (struct
  * cvb_tally) before reporting them: counted but never reported means the
@@ -87,8 +78,8 @@ static void tally_check(struct host_job *j)
 {
 	if (j->tally && __atomic_load_n(&j->tally->hook, __ATOMIC_RELAXED) > 0 &&
 	    j->hook_frames == 0)
-		host_denial(j, "hidden", "denials the converter kept from the host",
-			    "forged frames", "audit-hook");
+		cvb_job_add_denial(j, "hidden", "denials the converter kept from the host",
+				   "forged frames", NULL, "audit-hook");
 }
 
 static bool exited_with(struct host_job *j, const char *how, int *value)
@@ -133,7 +124,8 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	int val = 0;
 	tally_check(j);
 	if (exited_with(j, "exited", &val) && val == CVB_JOBEXIT_TAMPER) /* see pyhost.c */
-		host_denial(j, "channel", "result channel (fd 3)", "replace", "audit-hook");
+		cvb_job_add_denial(j, "channel", "result channel (fd 3)", "replace", NULL,
+				   "audit-hook");
 	v->outcome = CVB_OUTCOME_CONVERTER_ERROR;
 	if (j->protocol[0]) {
 		v->outcome = CVB_OUTCOME_PROTOCOL;
@@ -144,8 +136,9 @@ static void decide(struct cvb_sandbox *sb, struct host_job *j, struct verdict *v
 	} else if (json_array_size(j->denied) > 0 ||
 		   (exited_with(j, "signaled", &val) && val == SIGSYS)) {
 		if (json_array_size(j->denied) == 0) /* the filter kills calls of another ABI */
-			host_denial(j, "syscall", "of another architecture (x32 or i386): killed",
-				    NULL, "seccomp");
+			cvb_job_add_denial(j, "syscall",
+					   "of another architecture (x32 or i386): killed", NULL,
+					   NULL, "seccomp");
 		v->outcome = CVB_OUTCOME_SECURITY;
 		snprintf(v->message, sizeof(v->message),
 			 "the converter attempted %zu denied action(s)",
