@@ -118,23 +118,15 @@ def _module_name(path):
 _compiled = None  # (path, code) of the runner's converter, compiled by a spare ahead of its job
 
 
-def compile_ahead(path, blob):
+def compile_ahead(path):
     """Runs in a spare child once every kernel layer is in place, before its
     job is known: the converter's validated bytes become a code object (no
     line of the converter runs), so the job only executes it.
 
-    `blob` is that code object as marshalled by an earlier spare of the same
-    runner (confined like this one), or None: then this spare compiles and
-    returns the marshalled code for the spares after it."""
+    Returns the code, marshalled, for the spares after this one: the runner
+    loads it into `_compiled` there (confined like this spare) without
+    calling in here."""
     global _compiled
-    if blob is not None:
-        try:
-            code = marshal.loads(blob)
-            if isinstance(code, types.CodeType):
-                _compiled = (path, code)
-                return None
-        except Exception:  # not a code object after all: compile it here
-            pass
     code = compile(_convbox.source(), path, "exec", dont_inherit=True)
     _compiled = (path, code)
     return marshal.dumps(code)

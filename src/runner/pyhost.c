@@ -6,6 +6,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <marshal.h>
 
 #include "runner/runner.h"
 
@@ -669,12 +670,54 @@ static int init_interpreter(struct cvb_pyhost *py, char *err, size_t errlen)
 }
 
 /*
+ * random's shared instance and the C seed method of its base class, looked
+ * up once in the zygote: a job's reseed is then one call instead of a module
+ * lookup and four attribute lookups, each a few more copied pages per job.
+ */
+static struct {
+	bool loaded;	       /* random was imported before the zygote forks */
+	PyObject *inst, *seed; /* random._inst, random._random.Random.seed */
+} rnd;
+
+static void find_random(void)
+{
+	PyObject *name = PyUnicode_FromString("random");
+	PyObject *random = name ? PyImport_GetModule(name) : NULL;
+	Py_XDECREF(name);
+	rnd.loaded = random != NULL;
+	PyObject *base = random ? PyObject_GetAttrString(random, "_random") : NULL;
+	PyObject *cls = base ? PyObject_GetAttrString(base, "Random") : NULL;
+	Py_XSETREF(rnd.seed, cls ? PyObject_GetAttrString(cls, "seed") : NULL);
+	Py_XSETREF(rnd.inst, rnd.seed ? PyObject_GetAttrString(random, "_inst") : NULL);
+	Py_XDECREF(cls);
+	Py_XDECREF(base);
+	Py_XDECREF(random);
+	PyErr_Clear();
+}
+
+/* random's shared instance gets a fresh seed from the kernel, as after a fork. */
+static void reseed_random(void)
+{
+	if (!rnd.loaded)
+		return; /* a job that imports random seeds it then */
+	PyObject *r = rnd.inst ? PyObject_CallOneArg(rnd.seed, rnd.inst) : NULL;
+	if (r && PyObject_SetAttrString(rnd.inst, "gauss_next", Py_None) < 0)
+		Py_CLEAR(r);
+	if (!r) {
+		PyErr_Print();
+		abort(); /* a job must never run with the zygote's random state */
+	}
+	Py_DECREF(r);
+}
+
+/*
  * Everything allocated so far survives into every job: move it out of the
  * collector's reach so a job's first collection does not touch (and copy)
  * every page the zygote shares with it.
  */
 static void freeze(bool zygote)
 {
+	find_random(); /* what runs in the zygote has run: random is loaded or not */
 	PyObject *gc = PyImport_ImportModule("gc");
 	/*
 	 * The start-up's garbage goes first, and malloc gives the pages it no
@@ -792,30 +835,6 @@ int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* random's shared instance gets a fresh seed from the kernel, as after a fork. */
-static void reseed_random(void)
-{
-	PyObject *name = PyUnicode_FromString("random");
-	PyObject *random = name ? PyImport_GetModule(name) : NULL;
-	Py_XDECREF(name);
-	PyObject *inst = random ? PyObject_GetAttrString(random, "_inst") : NULL;
-	PyObject *base = inst ? PyObject_GetAttrString(random, "_random") : NULL;
-	PyObject *cls = base ? PyObject_GetAttrString(base, "Random") : NULL;
-	PyObject *r = cls ? PyObject_CallMethod(cls, "seed", "O", inst) : NULL;
-	if (r && PyObject_SetAttrString(inst, "gauss_next", Py_None) < 0)
-		Py_CLEAR(r);
-	if (random && !r) {
-		PyErr_Print();
-		abort(); /* a job must never run with the zygote's random state */
-	}
-	Py_XDECREF(r);
-	Py_XDECREF(cls);
-	Py_XDECREF(base);
-	Py_XDECREF(inst);
-	Py_XDECREF(random);
-	PyErr_Clear();
-}
-
 /*
  * The zygote forks from a single thread that holds the GIL and no other
  * lock (no Python thread ever runs in it), so the child's interpreter state
@@ -829,17 +848,31 @@ void cvb_pyhost_after_fork_child(void)
 	reseed_random();
 }
 
-int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
-			     size_t *code_len)
+/*
+ * The code object an earlier spare of this runner marshalled (confined like
+ * this one), read without calling into the glue: the job finds it in the
+ * glue's _compiled.
+ */
+static bool load_shared_code(struct cvb_runner *r, const char *path)
+{
+	PyObject *code =
+	    PyMarshal_ReadObjectFromString((const char *)r->code, (Py_ssize_t)r->code_len);
+	PyObject *entry = code && PyCode_Check(code) ? Py_BuildValue("(sO)", path, code) : NULL;
+	bool ok = entry && PyObject_SetAttrString(r->py->glue, "_compiled", entry) == 0;
+	Py_XDECREF(entry);
+	Py_XDECREF(code);
+	PyErr_Clear();
+	return ok;
+}
+
+void cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
+			      size_t *code_len)
 {
 	*code = NULL;
 	*code_len = 0;
-	PyObject *blob =
-	    r->code ? PyBytes_FromStringAndSize((const char *)r->code, (Py_ssize_t)r->code_len)
-		    : Py_NewRef(Py_None);
-	PyObject *res =
-	    blob ? PyObject_CallMethod(r->py->glue, "compile_ahead", "sO", path, blob) : NULL;
-	Py_XDECREF(blob);
+	if (r->code && load_shared_code(r, path))
+		return;
+	PyObject *res = PyObject_CallMethod(r->py->glue, "compile_ahead", "s", path);
 	char *data;
 	Py_ssize_t len;
 	if (res && PyBytes_Check(res) && PyBytes_AsStringAndSize(res, &data, &len) == 0 &&
@@ -849,7 +882,6 @@ int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **c
 	}
 	Py_XDECREF(res);
 	PyErr_Clear(); /* a converter that does not compile fails in its job, with the error */
-	return *code ? 0 : -1;
 }
 
 /* Blocked modules the preload pulled in are dropped, so importing them raises the event. */

@@ -219,10 +219,11 @@ void cvb_arena_fill_malloc_holes(void);
 /*
  * A spare, confined, makes the runner's converter a code object before its
  * job arrives: from r->code (marshalled by an earlier spare) when there is
- * one, else by compiling, and then *code is the marshalled result (0).
+ * one, else by compiling, and then *code is the marshalled result (malloc'd)
+ * for the spares after it. *code stays NULL when there is nothing to hand on.
  */
-int cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
-			     size_t *code_len);
+void cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **code,
+			      size_t *code_len);
 
 /* Runs the job (converter or validation); never returns. */
 void cvb_pyhost_run_job(struct cvb_runner *r, struct cvb_job *j) __attribute__((noreturn));

@@ -316,10 +316,11 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_sig
 	cvb_pyhost_after_fork_child();
 	if (cvb_contain_prepare(&z->r, &j, sync_fd) < 0)
 		_exit(CVB_JOBEXIT_SETUP);
-	uint8_t *code;
-	size_t code_len;
-	if ((j.armed || z->r.trusted) &&
-	    cvb_pyhost_compile_ahead(&z->r, j.converter_view, &code, &code_len) == 0) {
+	uint8_t *code = NULL;
+	size_t code_len = 0;
+	if (j.armed || z->r.trusted)
+		cvb_pyhost_compile_ahead(&z->r, j.converter_view, &code, &code_len);
+	if (code) {
 		/*
 		 * The zygote hands it to the spares after this one: they skip the
 		 * compiler. Once it has one it reads no more, so only what fits a
