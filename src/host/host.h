@@ -25,6 +25,8 @@
 struct runner_proc {
 	pid_t pid;
 	int ctl_fd;
+	bool ready;	 /* its READY has come */
+	double ready_by; /* when a runner that has not sent READY is given up */
 	bool dead;
 	bool root;
 	unsigned active; /* jobs started and not yet EXITED */
@@ -87,6 +89,12 @@ struct cvb_sandbox {
 		uint64_t id; /* assigned at submit, so results match what the caller was told */
 	} * queue;	     /* inputs waiting for a free slot */
 	size_t n_queue;
+	struct starting {
+		struct runner_proc *rp;
+		uint64_t id;
+		char *input;
+	} * starting; /* cold mode: a runner spawned per queued input, not yet READY */
+	size_t n_starting;
 	struct host_job **done; /* finished, not yet returned */
 	size_t n_done;
 	uint64_t next_id;
@@ -98,6 +106,14 @@ struct cvb_sandbox {
 double cvb_now(void);
 
 /* runner.c */
+#define CVB_RUNNER_READY_TIMEOUT_MS 30000
+/* Exec a runner and send it its set-up; it is ready once its READY has been read. */
+struct runner_proc *cvb_runner_spawn(struct cvb_sandbox *sb, struct cvb_error *err);
+/* Read the READY (or FATAL) frame of a spawned runner: when its channel is readable. */
+int cvb_runner_read_ready(struct runner_proc *rp, struct cvb_error *err);
+/* The error of a runner that sent nothing by its ready_by. */
+int cvb_runner_start_error(struct cvb_error *err);
+/* Spawn and wait for READY. */
 struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err);
 void cvb_runner_stop(struct runner_proc *rp);
 int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, struct cvb_error *err);

@@ -18,8 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define READY_TIMEOUT_MS 30000
-
 static int spawn_runner(const char *path, int child_fd, pid_t *pid, struct cvb_error *err)
 {
 	posix_spawn_file_actions_t fa;
@@ -76,12 +74,8 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 	return rc == CVB_FRAME_OK ? 0 : -EIO;
 }
 
-static int read_ready(struct runner_proc *rp, struct cvb_error *err)
+int cvb_runner_read_ready(struct runner_proc *rp, struct cvb_error *err)
 {
-	struct pollfd p = {.fd = rp->ctl_fd, .events = POLLIN};
-	if (poll(&p, 1, READY_TIMEOUT_MS) <= 0)
-		return cvb_error_set(err, "the runner did not start within %d s",
-				     READY_TIMEOUT_MS / 1000);
 	struct cvb_frame_header h;
 	uint8_t *payload = NULL;
 	int rc = cvb_frame_read(rp->ctl_fd, 1u << 20, &h, &payload, NULL, NULL);
@@ -105,11 +99,18 @@ static int read_ready(struct runner_proc *rp, struct cvb_error *err)
 	rp->layers = json_incref(json_object_get(o, "layers"));
 	rp->landlock_abi = (int)json_integer_value(json_object_get(o, "landlock_abi"));
 	rp->root = json_is_true(json_object_get(o, "root"));
+	rp->ready = true;
 	json_decref(o);
 	return 0;
 }
 
-struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err)
+int cvb_runner_start_error(struct cvb_error *err)
+{
+	return cvb_error_set(err, "the runner did not start within %d s",
+			     CVB_RUNNER_READY_TIMEOUT_MS / 1000);
+}
+
+struct runner_proc *cvb_runner_spawn(struct cvb_sandbox *sb, struct cvb_error *err)
 {
 	int sv[2];
 	struct runner_proc *rp = calloc(1, sizeof(*rp));
@@ -119,12 +120,26 @@ struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *e
 		return NULL;
 	}
 	rp->ctl_fd = sv[0];
+	rp->ready_by = cvb_now() + CVB_RUNNER_READY_TIMEOUT_MS / 1000.0;
 	int rc = spawn_runner(sb->runner_path, sv[1], &rp->pid, err);
 	close(sv[1]);
 	if (rc == 0 && send_setup(sb, rp) < 0)
 		rc = cvb_error_set(err, "the runner closed its control channel during set-up");
-	if (rc == 0)
-		rc = read_ready(rp, err);
+	if (rc < 0) {
+		cvb_runner_stop(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err)
+{
+	struct runner_proc *rp = cvb_runner_spawn(sb, err);
+	if (!rp)
+		return NULL;
+	struct pollfd p = {.fd = rp->ctl_fd, .events = POLLIN};
+	int rc = poll(&p, 1, CVB_RUNNER_READY_TIMEOUT_MS) <= 0 ? cvb_runner_start_error(err)
+							       : cvb_runner_read_ready(rp, err);
 	if (rc < 0) {
 		cvb_runner_stop(rp);
 		return NULL;

@@ -189,24 +189,67 @@ static struct runner_proc *runner_for_job(struct cvb_sandbox *sb, struct cvb_err
 	return sb->warm && !sb->warm->dead ? sb->warm : NULL;
 }
 
+/* Start a job on rp (NULL when it has none); a job that cannot start gets its result now. */
+static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id, char *input,
+		      struct cvb_error *err)
+{
+	struct host_job *j = rp ? cvb_job_start(sb, rp, id, input, CVB_JOB_CONVERT, err) : NULL;
+	if (!j) {
+		if (rp && sb->opts.cold)
+			cvb_runner_stop(rp);
+		fail_start(sb, id, input, err->msg);
+	} else {
+		sb->jobs[sb->n_jobs++] = j;
+	}
+	free(input);
+}
+
+/*
+ * A free slot takes the next input. In cold mode its runner is spawned and
+ * the job starts when the runner's READY comes: runners start up alongside
+ * the running jobs, whose frames and refused calls are answered meanwhile.
+ */
 static void start_queued(struct cvb_sandbox *sb)
 {
-	while (sb->n_queue > 0 && sb->n_jobs < sb->opts.jobs) {
+	while (sb->n_queue > 0 && sb->n_jobs + sb->n_starting < sb->opts.jobs) {
 		char *input = sb->queue[0].input;
 		uint64_t id = sb->queue[0].id;
 		memmove(sb->queue, sb->queue + 1, --sb->n_queue * sizeof(*sb->queue));
 		struct cvb_error err = {""};
-		struct runner_proc *rp = runner_for_job(sb, &err);
-		struct host_job *j =
-		    rp ? cvb_job_start(sb, rp, id, input, CVB_JOB_CONVERT, &err) : NULL;
-		if (!j) {
-			if (rp && sb->opts.cold)
-				cvb_runner_stop(rp);
-			fail_start(sb, id, input, err.msg);
-		} else {
-			sb->jobs[sb->n_jobs++] = j;
+		if (!sb->opts.cold) {
+			begin_job(sb, runner_for_job(sb, &err), id, input, &err);
+			continue;
 		}
-		free(input);
+		struct runner_proc *rp = cvb_runner_spawn(sb, &err);
+		if (rp)
+			sb->starting[sb->n_starting++] = (struct starting){rp, id, input};
+		else
+			begin_job(sb, NULL, id, input, &err);
+	}
+}
+
+/* Forget starting runner k; its slot takes the last one. */
+static struct starting take_starting(struct cvb_sandbox *sb, size_t k)
+{
+	struct starting st = sb->starting[k];
+	sb->starting[k] = sb->starting[--sb->n_starting];
+	return st;
+}
+
+/* A starting runner's channel is readable: its READY starts the job, anything else fails it. */
+static void on_runner_ready(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	for (size_t k = 0; k < sb->n_starting; k++) {
+		if (sb->starting[k].rp != rp)
+			continue;
+		struct starting st = take_starting(sb, k);
+		struct cvb_error err = {""};
+		if (cvb_runner_read_ready(rp, &err) < 0) {
+			cvb_runner_stop(rp);
+			rp = NULL;
+		}
+		begin_job(sb, rp, st.id, st.input, &err);
+		return;
 	}
 }
 
@@ -256,12 +299,12 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 }
 
 /* Per job: its channel, pipes and listener, and in cold mode its runner; and the zygote. */
-#define POLL_MAX (1 + 5 * 64)
+#define POLL_MAX (1 + 6 * 64)
 
 struct pollset {
 	struct pollfd pfd[POLL_MAX];
 	struct host_job *job[POLL_MAX];
-	int which[POLL_MAX]; /* 0 channel, 1 stdout, 2 stderr, 3 control, 4 listener */
+	int which[POLL_MAX]; /* 0 channel, 1 stdout, 2 stderr, 3 control, 4 listener, 5 start */
 	struct runner_proc *rp[POLL_MAX];
 	size_t n;
 };
@@ -290,6 +333,9 @@ static void add_runner(struct pollset *ps, struct runner_proc *rp)
 static int poll_timeout_ms(struct cvb_sandbox *sb)
 {
 	double next = 1e18, now = cvb_now();
+	for (size_t k = 0; k < sb->n_starting; k++)
+		if (sb->starting[k].rp->ready_by < next)
+			next = sb->starting[k].rp->ready_by;
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		double t = j->exited ? j->grace_until : (j->timed_out ? now + 0.05 : j->deadline);
@@ -305,6 +351,17 @@ static int poll_timeout_ms(struct cvb_sandbox *sb)
 static void check_deadlines(struct cvb_sandbox *sb)
 {
 	double now = cvb_now();
+	for (size_t k = 0; k < sb->n_starting;) {
+		if (now < sb->starting[k].rp->ready_by) {
+			k++;
+			continue;
+		}
+		struct starting st = take_starting(sb, k);
+		struct cvb_error err = {""};
+		cvb_runner_start_error(&err);
+		cvb_runner_stop(st.rp);
+		begin_job(sb, NULL, st.id, st.input, &err);
+	}
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		if (!j->exited && now >= j->deadline) {
@@ -320,6 +377,8 @@ static void poll_once(struct cvb_sandbox *sb)
 	ps.n = 0;
 	if (sb->warm)
 		add_runner(&ps, sb->warm);
+	for (size_t k = 0; k < sb->n_starting; k++)
+		add_fd(&ps, sb->starting[k].rp->ctl_fd, NULL, 5, sb->starting[k].rp);
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		add_runner(&ps, j->runner);
@@ -334,6 +393,8 @@ static void poll_once(struct cvb_sandbox *sb)
 			continue;
 		if (ps.which[i] == 3)
 			on_control(sb, ps.rp[i]);
+		else if (ps.which[i] == 5)
+			on_runner_ready(sb, ps.rp[i]);
 		else if (ps.which[i] == 4)
 			cvb_job_on_listener(ps.job[i], ps.pfd[i].revents);
 		else if (ps.which[i] == 0)
@@ -374,11 +435,12 @@ static void retire_finished(struct cvb_sandbox *sb)
 static int ensure_job_table(struct cvb_sandbox *sb)
 {
 	if (sb->jobs)
-		return 0;
+		return sb->starting ? 0 : -ENOMEM;
 	if (sb->opts.jobs > 64)
 		sb->opts.jobs = 64;
 	sb->jobs = calloc(sb->opts.jobs, sizeof(*sb->jobs));
-	return sb->jobs ? 0 : -ENOMEM;
+	sb->starting = calloc(sb->opts.jobs, sizeof(*sb->starting));
+	return sb->jobs && sb->starting ? 0 : -ENOMEM;
 }
 
 int cvb_sandbox_next(struct cvb_sandbox *sb, struct cvb_result *res)
@@ -470,12 +532,17 @@ void cvb_sandbox_close(struct cvb_sandbox *sb)
 			cvb_runner_stop(sb->jobs[i]->runner);
 		cvb_job_free(sb->jobs[i]);
 	}
+	for (size_t k = 0; k < sb->n_starting; k++) {
+		cvb_runner_stop(sb->starting[k].rp);
+		free(sb->starting[k].input);
+	}
 	for (size_t i = 0; i < sb->n_done; i++)
 		cvb_job_free(sb->done[i]);
 	for (size_t i = 0; i < sb->n_queue; i++)
 		free(sb->queue[i].input);
 	cvb_runner_stop(sb->warm);
 	free(sb->jobs);
+	free(sb->starting);
 	free(sb->done);
 	free(sb->queue);
 	free(sb->source);

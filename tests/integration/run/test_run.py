@@ -24,6 +24,7 @@ import os
 import re
 import resource
 import runpy
+import shlex
 import shutil
 import subprocess
 import sys
@@ -381,6 +382,30 @@ simple("protocol_oversized", conv("hostile_frames.py"), inp("plain.txt"), "--ski
        "--arg", "mode=oversized", "--timeout", "30")
 simple("security_validator", conv("uses_socket.py"), inp("plain.txt"))
 simple("security_runtime", conv("uses_socket.py"), inp("plain.txt"), "--skip-validation")
+
+
+@scenario
+def cold_runner_slow_to_start():
+    """--cold --jobs 2 where one of the two jobs' runners sends nothing for 15 s and
+    exits (a wrapper in place of convbox-runner, beside a copy of convbox): the
+    other job's refused call must be answered meanwhile, not held until then."""
+    d = scratch("slow-runner")
+    real = os.path.join(os.path.dirname(os.path.realpath(CONVBOX)), "convbox-runner")
+    shutil.copy2(CONVBOX, os.path.join(d, "convbox"))
+    wrapper = os.path.join(d, "convbox-runner")
+    with open(wrapper, "w") as f:
+        # start 1 is the layer probe at open; starts 2 and 3 are the two jobs' runners
+        f.write('#!/bin/sh\n'
+                'here=${0%%/*}\n'
+                'i=1\n'
+                'while ! mkdir "$here/start.$i" 2>/dev/null; do i=$((i + 1)); done\n'
+                'if [ "$i" = 3 ]; then sleep 15; exit 1; fi\n'
+                'exec %s "$@"\n' % shlex.quote(real))
+    os.chmod(wrapper, 0o755)
+    argv = [os.path.join(d, "convbox"), "run", conv("refused_call.py"), inp("plain.txt"),
+            inp("units.csv"), "--cold", "--jobs", "2", "--skip-validation"]
+    p = subprocess.run(argv, cwd=HERE, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    return Run(argv, p.returncode, p.stdout, p.stderr, 0)
 
 
 @scenario
@@ -954,6 +979,20 @@ class TestSecurity(Base):
         res = self.outcome(get("security_runtime"), "security", 3)
         self.assertTrue(res["denied"])
         self.assertTrue(any("socket" in json.dumps(d) for d in res["denied"]), res["denied"])
+
+    @uses("cold_runner_slow_to_start")
+    def test_cold_runner_start_does_not_hold_other_jobs(self):
+        run = get("cold_runner_slow_to_start")
+        lines = [json.loads(l) for l in run.out.splitlines()]
+        self.assertEqual(len(lines), 2, run.describe())
+        by_outcome = {l["outcome"]: l for l in lines}
+        self.assertEqual(sorted(by_outcome), ["sandbox_error", "security"], run.describe())
+        self.assertIn("start-up", by_outcome["sandbox_error"]["error"], run.describe())
+        # refused, reported and answered while the other runner was still silent (15 s)
+        refused = by_outcome["security"]
+        self.assertEqual([(d["target"], d["layer"]) for d in refused["denied"]],
+                         [("setsid", "seccomp")], run.describe())
+        self.assertLess(refused["usage"]["wall_ms"], 7500, run.describe())
 
     @uses("preloaded_blocked")
     def test_blocked_module_of_the_preload(self):
