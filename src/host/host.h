@@ -27,6 +27,8 @@ struct runner_proc {
 	int ctl_fd;
 	bool ready;	 /* its READY has come */
 	double ready_by; /* when a runner that has not sent READY is given up */
+	int pidfd;	 /* of a released runner that has not exited yet, or -1 */
+	double gone_by;	 /* when such a runner is killed */
 	bool dead;
 	bool root;
 	unsigned active; /* jobs started and not yet EXITED */
@@ -95,6 +97,8 @@ struct cvb_sandbox {
 		char *input;
 	} * starting; /* cold mode: a runner spawned per queued input, not yet READY */
 	size_t n_starting;
+	struct runner_proc **reaping; /* cold mode: runners of finished jobs, exiting */
+	size_t n_reaping;
 	struct host_job **done; /* finished, not yet returned */
 	size_t n_done;
 	uint64_t next_id;
@@ -115,6 +119,15 @@ int cvb_runner_read_ready(struct runner_proc *rp, struct cvb_error *err);
 int cvb_runner_start_error(struct cvb_error *err);
 /* Spawn and wait for READY. */
 struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *err);
+#define CVB_RUNNER_EXIT_GRACE_MS 1000
+/*
+ * Tell a runner to end, without waiting: true when it is gone (then free it
+ * with cvb_runner_stop), else its pidfd (-1 on kernels without pidfd_open)
+ * becomes readable when it exits, and it is killed at gone_by.
+ */
+bool cvb_runner_release(struct runner_proc *rp);
+/* Reap a released runner and free it: false (and nothing done) while it runs, unless forced. */
+bool cvb_runner_reap(struct runner_proc *rp, bool force);
 void cvb_runner_stop(struct runner_proc *rp);
 int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, struct cvb_error *err);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +121,7 @@ struct runner_proc *cvb_runner_spawn(struct cvb_sandbox *sb, struct cvb_error *e
 		return NULL;
 	}
 	rp->ctl_fd = sv[0];
+	rp->pidfd = -1;
 	rp->ready_by = cvb_now() + CVB_RUNNER_READY_TIMEOUT_MS / 1000.0;
 	int rc = spawn_runner(sb->runner_path, sv[1], &rp->pid, err);
 	close(sv[1]);
@@ -169,8 +171,39 @@ void cvb_runner_stop(struct runner_proc *rp)
 			waitpid(rp->pid, NULL, 0);
 		}
 	}
+	if (rp->pidfd >= 0)
+		close(rp->pidfd);
 	json_decref(rp->layers);
 	free(rp);
+}
+
+bool cvb_runner_release(struct runner_proc *rp)
+{
+	if (rp->ctl_fd >= 0) {
+		cvb_frame_write(rp->ctl_fd, CVB_FRAME_SHUTDOWN, 0, NULL, 0);
+		close(rp->ctl_fd);
+		rp->ctl_fd = -1;
+	}
+	if (rp->pid <= 0 || waitpid(rp->pid, NULL, WNOHANG) == rp->pid) {
+		rp->pid = 0;
+		return true;
+	}
+	rp->pidfd = (int)syscall(SYS_pidfd_open, rp->pid, 0);
+	rp->gone_by = cvb_now() + CVB_RUNNER_EXIT_GRACE_MS / 1000.0;
+	return false;
+}
+
+bool cvb_runner_reap(struct runner_proc *rp, bool force)
+{
+	if (waitpid(rp->pid, NULL, WNOHANG) != rp->pid) {
+		if (!force)
+			return false;
+		kill(rp->pid, SIGKILL);
+		waitpid(rp->pid, NULL, 0);
+	}
+	rp->pid = 0;
+	cvb_runner_stop(rp); /* nothing left to stop: frees it */
+	return true;
 }
 
 /*

@@ -253,6 +253,40 @@ static void on_runner_ready(struct cvb_sandbox *sb, struct runner_proc *rp)
 	}
 }
 
+/*
+ * A cold job's runner is told to end and reaped when its pidfd says it has
+ * exited, so the loop does not wait for it; without a pidfd it is stopped
+ * (waited for) here.
+ */
+static void release_runner(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	if (cvb_runner_release(rp) || rp->pidfd < 0) {
+		cvb_runner_stop(rp);
+		return;
+	}
+	struct runner_proc **nr = realloc(sb->reaping, (sb->n_reaping + 1) * sizeof(*nr));
+	if (!nr) {
+		cvb_runner_stop(rp);
+		return;
+	}
+	sb->reaping = nr;
+	sb->reaping[sb->n_reaping++] = rp;
+}
+
+/* Reap the released runners that have exited (or, forced, every one that is due). */
+static void reap_runners(struct cvb_sandbox *sb, struct runner_proc *exited, bool due)
+{
+	double now = cvb_now();
+	for (size_t k = 0; k < sb->n_reaping;) {
+		struct runner_proc *rp = sb->reaping[k];
+		bool force = due && now >= rp->gone_by;
+		if ((rp == exited || force) && cvb_runner_reap(rp, force))
+			sb->reaping[k] = sb->reaping[--sb->n_reaping];
+		else
+			k++;
+	}
+}
+
 static struct host_job *job_by_id(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id)
 {
 	for (size_t i = 0; i < sb->n_jobs; i++)
@@ -299,12 +333,13 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 }
 
 /* Per job: its channel, pipes and listener, and in cold mode its runner; and the zygote. */
-#define POLL_MAX (1 + 6 * 64)
+#define POLL_MAX (1 + 6 * 64 + 64)
 
 struct pollset {
 	struct pollfd pfd[POLL_MAX];
 	struct host_job *job[POLL_MAX];
-	int which[POLL_MAX]; /* 0 channel, 1 stdout, 2 stderr, 3 control, 4 listener, 5 start */
+	/* 0 channel, 1 stdout, 2 stderr, 3 control, 4 listener, 5 start, 6 a runner's exit */
+	int which[POLL_MAX];
 	struct runner_proc *rp[POLL_MAX];
 	size_t n;
 };
@@ -336,6 +371,9 @@ static int poll_timeout_ms(struct cvb_sandbox *sb)
 	for (size_t k = 0; k < sb->n_starting; k++)
 		if (sb->starting[k].rp->ready_by < next)
 			next = sb->starting[k].rp->ready_by;
+	for (size_t k = 0; k < sb->n_reaping; k++)
+		if (sb->reaping[k]->gone_by < next)
+			next = sb->reaping[k]->gone_by;
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		double t = j->exited ? j->grace_until : (j->timed_out ? now + 0.05 : j->deadline);
@@ -351,6 +389,7 @@ static int poll_timeout_ms(struct cvb_sandbox *sb)
 static void check_deadlines(struct cvb_sandbox *sb)
 {
 	double now = cvb_now();
+	reap_runners(sb, NULL, true);
 	for (size_t k = 0; k < sb->n_starting;) {
 		if (now < sb->starting[k].rp->ready_by) {
 			k++;
@@ -379,6 +418,8 @@ static void poll_once(struct cvb_sandbox *sb)
 		add_runner(&ps, sb->warm);
 	for (size_t k = 0; k < sb->n_starting; k++)
 		add_fd(&ps, sb->starting[k].rp->ctl_fd, NULL, 5, sb->starting[k].rp);
+	for (size_t k = 0; k < sb->n_reaping; k++)
+		add_fd(&ps, sb->reaping[k]->pidfd, NULL, 6, sb->reaping[k]);
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		add_runner(&ps, j->runner);
@@ -395,6 +436,8 @@ static void poll_once(struct cvb_sandbox *sb)
 			on_control(sb, ps.rp[i]);
 		else if (ps.which[i] == 5)
 			on_runner_ready(sb, ps.rp[i]);
+		else if (ps.which[i] == 6)
+			reap_runners(sb, ps.rp[i], false);
 		else if (ps.which[i] == 4)
 			cvb_job_on_listener(ps.job[i], ps.pfd[i].revents);
 		else if (ps.which[i] == 0)
@@ -414,7 +457,7 @@ static void retire_job(struct cvb_sandbox *sb, struct host_job *j)
 			j->runner->active--;
 	}
 	if (sb->opts.cold)
-		cvb_runner_stop(j->runner);
+		release_runner(sb, j->runner);
 	j->runner = NULL;
 }
 
@@ -536,6 +579,14 @@ void cvb_sandbox_close(struct cvb_sandbox *sb)
 		cvb_runner_stop(sb->starting[k].rp);
 		free(sb->starting[k].input);
 	}
+	for (size_t k = 0; k < sb->n_reaping; k++) { /* each gets its grace to end on its own */
+		struct runner_proc *rp = sb->reaping[k];
+		struct pollfd p = {.fd = rp->pidfd, .events = POLLIN};
+		double left_ms = (rp->gone_by - cvb_now()) * 1000.0;
+		if (left_ms > 0)
+			poll(&p, 1, (int)left_ms + 1);
+		cvb_runner_reap(rp, true);
+	}
 	for (size_t i = 0; i < sb->n_done; i++)
 		cvb_job_free(sb->done[i]);
 	for (size_t i = 0; i < sb->n_queue; i++)
@@ -543,6 +594,7 @@ void cvb_sandbox_close(struct cvb_sandbox *sb)
 	cvb_runner_stop(sb->warm);
 	free(sb->jobs);
 	free(sb->starting);
+	free(sb->reaping);
 	free(sb->done);
 	free(sb->queue);
 	free(sb->source);
