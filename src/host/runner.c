@@ -149,41 +149,46 @@ struct runner_proc *cvb_runner_start(struct cvb_sandbox *sb, struct cvb_error *e
 	return rp;
 }
 
-void cvb_runner_stop(struct runner_proc *rp)
-{
-	if (!rp)
-		return;
-	if (rp->ctl_fd >= 0) {
-		cvb_frame_write(rp->ctl_fd, CVB_FRAME_SHUTDOWN, 0, NULL, 0);
-		close(rp->ctl_fd);
-	}
-	if (rp->pid > 0) {
-		/* Closing the channel ends it; a runner that lingers is killed by pid. */
-		for (int i = 0; i < 200; i++) {
-			if (waitpid(rp->pid, NULL, WNOHANG) == rp->pid) {
-				rp->pid = 0;
-				break;
-			}
-			usleep(i < 20 ? 100 : 5000);
-		}
-		if (rp->pid > 0) {
-			kill(rp->pid, SIGKILL);
-			waitpid(rp->pid, NULL, 0);
-		}
-	}
-	if (rp->pidfd >= 0)
-		close(rp->pidfd);
-	json_decref(rp->layers);
-	free(rp);
-}
-
-bool cvb_runner_release(struct runner_proc *rp)
+/* SHUTDOWN, and the closed channel ends the runner. */
+static void close_channel(struct runner_proc *rp)
 {
 	if (rp->ctl_fd >= 0) {
 		cvb_frame_write(rp->ctl_fd, CVB_FRAME_SHUTDOWN, 0, NULL, 0);
 		close(rp->ctl_fd);
 		rp->ctl_fd = -1;
 	}
+}
+
+static void free_runner(struct runner_proc *rp)
+{
+	if (rp->pidfd >= 0)
+		close(rp->pidfd);
+	json_decref(rp->layers);
+	free(rp);
+}
+
+void cvb_runner_stop(struct runner_proc *rp)
+{
+	if (!rp)
+		return;
+	close_channel(rp);
+	/* a runner that lingers is killed by pid */
+	for (int i = 0; i < 200 && rp->pid > 0; i++) {
+		if (waitpid(rp->pid, NULL, WNOHANG) == rp->pid)
+			rp->pid = 0;
+		else
+			usleep(i < 20 ? 100 : 5000);
+	}
+	if (rp->pid > 0) {
+		kill(rp->pid, SIGKILL);
+		waitpid(rp->pid, NULL, 0);
+	}
+	free_runner(rp);
+}
+
+bool cvb_runner_release(struct runner_proc *rp)
+{
+	close_channel(rp);
 	if (rp->pid <= 0 || waitpid(rp->pid, NULL, WNOHANG) == rp->pid) {
 		rp->pid = 0;
 		return true;
@@ -201,8 +206,7 @@ bool cvb_runner_reap(struct runner_proc *rp, bool force)
 		kill(rp->pid, SIGKILL);
 		waitpid(rp->pid, NULL, 0);
 	}
-	rp->pid = 0;
-	cvb_runner_stop(rp); /* nothing left to stop: frees it */
+	free_runner(rp);
 	return true;
 }
 
