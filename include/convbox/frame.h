@@ -61,8 +61,8 @@ struct cvb_tally {
 
 enum cvb_frame_type {
 	/* host -> runner, control channel */
-	CVB_FRAME_SETUP = 1,	/* JSON: runner-wide settings, converter source follows */
-	CVB_FRAME_SOURCE = 2,	/* raw bytes: the validated converter source */
+	CVB_FRAME_SETUP = 1,	/* JSON: runner-wide settings; fd: the source, a sealed memfd */
+	CVB_FRAME_SOURCE = 2,	/* raw bytes: a validation job's own source, after its JOB */
 	CVB_FRAME_JOB = 3,	/* JSON job spec; fds: channel, stdout, stderr, tally, [input] */
 	CVB_FRAME_SHUTDOWN = 4, /* empty */
 	/* runner -> host, control channel */

@@ -80,7 +80,7 @@ struct host_job {
 struct cvb_sandbox {
 	struct cvb_run_opts opts;
 	char *converter_abs;
-	uint8_t *source;
+	int source_fd; /* the converter's bytes, in a sealed memfd that every runner gets */
 	size_t source_len;
 	char *runner_path;
 	struct runner_proc *warm; /* the zygote (NULL in cold mode) */

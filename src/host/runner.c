@@ -53,6 +53,7 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 	    "spares", (json_int_t)spares, "trusted", sb->opts.trusted, "caps",
 	    (json_int_t)sb->opts.caps, "max_procs", (json_int_t)sb->opts.limits.max_procs);
 	if (o) {
+		json_object_set_new(o, "source_len", json_integer((json_int_t)sb->source_len));
 		json_object_set_new(o, "max_output_mb",
 				    json_integer((json_int_t)sb->opts.limits.max_output_mb));
 		json_object_set_new(o, "max_files",
@@ -68,10 +69,10 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 	json_decref(o);
 	if (!t)
 		return -ENOMEM;
-	int rc = cvb_frame_write(rp->ctl_fd, CVB_FRAME_SETUP, 0, t, strlen(t));
+	/* the source goes as a descriptor: this small frame never waits on the runner */
+	int rc =
+	    cvb_frame_write_fds(rp->ctl_fd, CVB_FRAME_SETUP, 0, t, strlen(t), &sb->source_fd, 1);
 	free(t);
-	if (rc == CVB_FRAME_OK)
-		rc = cvb_frame_write(rp->ctl_fd, CVB_FRAME_SOURCE, 0, sb->source, sb->source_len);
 	return rc == CVB_FRAME_OK ? 0 : -EIO;
 }
 

@@ -5,9 +5,13 @@
  */
 #include "host/host.h"
 
+#include "convbox/fdio.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,11 +73,33 @@ static int copy_opts(struct cvb_sandbox *sb, const struct cvb_run_opts *o)
 	return 0;
 }
 
+/*
+ * The converter's bytes, sealed: every runner gets them as a descriptor with
+ * its SETUP frame, so the host never waits on a runner that is slow to read,
+ * and no runner can change what the next one gets.
+ */
+static int source_memfd(const uint8_t *source, size_t len)
+{
+	int fd = memfd_create("convbox-source", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	if (cvb_write_all(fd, source, len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int cvb_sandbox_open(const struct cvb_run_opts *o, const uint8_t *source, size_t len,
 		     struct cvb_sandbox **out, struct cvb_error *err)
 {
 	struct cvb_sandbox *sb = calloc(1, sizeof(*sb));
 	*out = NULL;
+	if (sb)
+		sb->source_fd = -1;
 	if (!sb || copy_opts(sb, o) < 0)
 		goto out_oom;
 	sb->converter_abs = realpath(o->converter_path, NULL);
@@ -81,11 +107,14 @@ int cvb_sandbox_open(const struct cvb_run_opts *o, const uint8_t *source, size_t
 		cvb_error_errno(err, errno, "cannot read converter '%s'", o->converter_path);
 		goto out_free;
 	}
-	sb->source = malloc(len ? len : 1);
 	sb->runner_path = o->runner_path ? strdup(o->runner_path) : default_runner_path();
-	if (!sb->source || !sb->runner_path)
+	if (!sb->runner_path)
 		goto out_oom;
-	memcpy(sb->source, source, len);
+	sb->source_fd = source_memfd(source, len);
+	if (sb->source_fd < 0) {
+		cvb_error_errno(err, errno, "cannot keep the converter's source (memfd)");
+		goto out_free;
+	}
 	sb->source_len = len;
 	sb->next_id = 1;
 	struct runner_proc *rp = cvb_runner_start(sb, err);
@@ -189,6 +218,40 @@ static struct runner_proc *runner_for_job(struct cvb_sandbox *sb, struct cvb_err
 	return sb->warm && !sb->warm->dead ? sb->warm : NULL;
 }
 
+/*
+ * A cold runner that is done with (its job finished, or it failed to start)
+ * is told to end and reaped when its pidfd says it has exited, so the loop
+ * does not wait for it; without a pidfd it is stopped (waited for) here.
+ */
+static void release_runner(struct cvb_sandbox *sb, struct runner_proc *rp)
+{
+	if (cvb_runner_release(rp) || rp->pidfd < 0) {
+		cvb_runner_stop(rp);
+		return;
+	}
+	struct runner_proc **nr = realloc(sb->reaping, (sb->n_reaping + 1) * sizeof(*nr));
+	if (!nr) {
+		cvb_runner_stop(rp);
+		return;
+	}
+	sb->reaping = nr;
+	sb->reaping[sb->n_reaping++] = rp;
+}
+
+/* Reap the released runners that have exited (or, forced, every one that is due). */
+static void reap_runners(struct cvb_sandbox *sb, struct runner_proc *exited, bool due)
+{
+	double now = cvb_now();
+	for (size_t k = 0; k < sb->n_reaping;) {
+		struct runner_proc *rp = sb->reaping[k];
+		bool force = due && now >= rp->gone_by;
+		if ((rp == exited || force) && cvb_runner_reap(rp, force))
+			sb->reaping[k] = sb->reaping[--sb->n_reaping];
+		else
+			k++;
+	}
+}
+
 /* Start a job on rp (NULL when it has none); a job that cannot start gets its result now. */
 static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id, char *input,
 		      struct cvb_error *err)
@@ -196,7 +259,7 @@ static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t i
 	struct host_job *j = rp ? cvb_job_start(sb, rp, id, input, CVB_JOB_CONVERT, err) : NULL;
 	if (!j) {
 		if (rp && sb->opts.cold)
-			cvb_runner_stop(rp);
+			release_runner(sb, rp);
 		fail_start(sb, id, input, err->msg);
 	} else {
 		sb->jobs[sb->n_jobs++] = j;
@@ -245,45 +308,11 @@ static void on_runner_ready(struct cvb_sandbox *sb, struct runner_proc *rp)
 		struct starting st = take_starting(sb, k);
 		struct cvb_error err = {""};
 		if (cvb_runner_read_ready(rp, &err) < 0) {
-			cvb_runner_stop(rp);
+			release_runner(sb, rp);
 			rp = NULL;
 		}
 		begin_job(sb, rp, st.id, st.input, &err);
 		return;
-	}
-}
-
-/*
- * A cold job's runner is told to end and reaped when its pidfd says it has
- * exited, so the loop does not wait for it; without a pidfd it is stopped
- * (waited for) here.
- */
-static void release_runner(struct cvb_sandbox *sb, struct runner_proc *rp)
-{
-	if (cvb_runner_release(rp) || rp->pidfd < 0) {
-		cvb_runner_stop(rp);
-		return;
-	}
-	struct runner_proc **nr = realloc(sb->reaping, (sb->n_reaping + 1) * sizeof(*nr));
-	if (!nr) {
-		cvb_runner_stop(rp);
-		return;
-	}
-	sb->reaping = nr;
-	sb->reaping[sb->n_reaping++] = rp;
-}
-
-/* Reap the released runners that have exited (or, forced, every one that is due). */
-static void reap_runners(struct cvb_sandbox *sb, struct runner_proc *exited, bool due)
-{
-	double now = cvb_now();
-	for (size_t k = 0; k < sb->n_reaping;) {
-		struct runner_proc *rp = sb->reaping[k];
-		bool force = due && now >= rp->gone_by;
-		if ((rp == exited || force) && cvb_runner_reap(rp, force))
-			sb->reaping[k] = sb->reaping[--sb->n_reaping];
-		else
-			k++;
 	}
 }
 
@@ -398,7 +427,7 @@ static void check_deadlines(struct cvb_sandbox *sb)
 		struct starting st = take_starting(sb, k);
 		struct cvb_error err = {""};
 		cvb_runner_start_error(&err);
-		cvb_runner_stop(st.rp);
+		release_runner(sb, st.rp);
 		begin_job(sb, NULL, st.id, st.input, &err);
 	}
 	for (size_t i = 0; i < sb->n_jobs; i++) {
@@ -597,7 +626,8 @@ void cvb_sandbox_close(struct cvb_sandbox *sb)
 	free(sb->reaping);
 	free(sb->done);
 	free(sb->queue);
-	free(sb->source);
+	if (sb->source_fd >= 0)
+		close(sb->source_fd);
 	free(sb->converter_abs);
 	free(sb->runner_path);
 	cvb_run_opts_clear(&sb->opts);

@@ -6,8 +6,8 @@
  * The host execs convbox-runner with one end of a unix socketpair (the
  * control channel) as fd 3. The runner:
  *
- *   1. receives SETUP (converter path, policy) and SOURCE (the validated
- *      bytes);
+ *   1. receives SETUP (converter path, policy) with the validated bytes of
+ *      the converter (a sealed memfd);
  *   2. enters an empty network namespace (its own user namespace first when
  *      it is not root), probes which kernel layers exist, initialises the
  *      embedded CPython in isolated mode with the audit hook already

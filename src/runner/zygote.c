@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,14 +82,45 @@ static void send_fatal(struct cvb_runner *r, const char *msg)
 	json_decref(o);
 }
 
-/* SETUP then SOURCE: the converter path, frame limit, network choice, and the bytes. */
+/* The converter's bytes, from the sealed memfd that came with SETUP (closed here). */
+static int read_source(struct cvb_runner *r, int fd, json_int_t len, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = -EPROTO;
+	if (fstat(fd, &st) < 0 || len < 0 || st.st_size != len || (uint64_t)len > r->max_frame)
+		snprintf(err, errlen, "the SETUP frame's source is not the %lld bytes it says",
+			 (long long)len);
+	else if (!(r->source = malloc(len ? (size_t)len : 1)))
+		snprintf(err, errlen, "out of memory for the converter's source");
+	else
+		rc = 0;
+	for (size_t got = 0; rc == 0 && got < (size_t)len;) {
+		ssize_t n = pread(fd, r->source + got, (size_t)len - got, (off_t)got);
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			snprintf(err, errlen, "reading the converter's source: %s",
+				 n < 0 ? strerror(errno) : "short");
+			rc = -EPROTO;
+		}
+		got += n > 0 ? (size_t)n : 0;
+	}
+	r->source_len = (size_t)len;
+	close(fd);
+	return rc;
+}
+
+/* SETUP: the converter path, frame limit, network choice; and the bytes, as a descriptor. */
 static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 {
 	struct cvb_frame_header h;
 	uint8_t *p = NULL;
-	int rc = cvb_frame_read(r->ctl_fd, 1u << 20, &h, &p, NULL, NULL);
-	if (rc != CVB_FRAME_OK || h.type != CVB_FRAME_SETUP) {
-		snprintf(err, errlen, "expected SETUP frame: %s", cvb_frame_strerror(rc));
+	int fds[1] = {-1};
+	size_t nfds = 1;
+	int rc = cvb_frame_read(r->ctl_fd, 1u << 20, &h, &p, fds, &nfds);
+	if (rc != CVB_FRAME_OK || h.type != CVB_FRAME_SETUP || nfds != 1) {
+		snprintf(err, errlen, "expected SETUP frame with the source: %s",
+			 rc != CVB_FRAME_OK ? cvb_frame_strerror(rc) : "wrong frame");
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
 		free(p);
 		return -EPROTO;
 	}
@@ -96,20 +128,22 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	free(p);
 	json_int_t max_frame = 0;
 	int network = 0, preload = 1, trusted = 0, allow_degraded = 0;
-	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000, spares = 0;
+	json_int_t caps = 0, max_procs = 1, max_output_mb = 100, max_files = 1000, spares = 0,
+		   source_len = -1;
 	const char *path = NULL;
 	json_t *blocked = NULL, *native = NULL;
 	if (!o ||
-	    json_unpack(o, "{s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I, s?b, s?o, s?o}",
-			"max_frame", &max_frame, "network", &network, "converter_path", &path,
-			"preload", &preload, "spares", &spares, "trusted", &trusted, "caps", &caps,
-			"max_procs", &max_procs, "max_output_mb", &max_output_mb, "max_files",
-			&max_files, "allow_degraded", &allow_degraded, "blocked_imports", &blocked,
-			"native_modules", &native) < 0 ||
+	    json_unpack(o, "{s:I, s:I, s:b, s:s, s?b, s?I, s?b, s?I, s?I, s?I, s?I, s?b, s?o, s?o}",
+			"max_frame", &max_frame, "source_len", &source_len, "network", &network,
+			"converter_path", &path, "preload", &preload, "spares", &spares, "trusted",
+			&trusted, "caps", &caps, "max_procs", &max_procs, "max_output_mb",
+			&max_output_mb, "max_files", &max_files, "allow_degraded", &allow_degraded,
+			"blocked_imports", &blocked, "native_modules", &native) < 0 ||
 	    (blocked && cvb_strlist_from_json(blocked, &r->blocked_imports) < 0) ||
 	    (native && cvb_strlist_from_json(native, &r->native_modules) < 0)) {
 		snprintf(err, errlen, "malformed SETUP frame");
 		json_decref(o);
+		close(fds[0]);
 		return -EPROTO;
 	}
 	r->max_frame = (uint32_t)max_frame;
@@ -124,13 +158,7 @@ static int read_setup(struct cvb_runner *r, char *err, size_t errlen)
 	r->max_files = (unsigned)max_files;
 	r->converter_path = strdup(path);
 	json_decref(o);
-	rc = cvb_frame_read(r->ctl_fd, r->max_frame, &h, &r->source, NULL, NULL);
-	if (rc != CVB_FRAME_OK || h.type != CVB_FRAME_SOURCE) {
-		snprintf(err, errlen, "expected SOURCE frame: %s", cvb_frame_strerror(rc));
-		return -EPROTO;
-	}
-	r->source_len = h.len;
-	return 0;
+	return read_source(r, fds[0], source_len, err, errlen);
 }
 
 static int send_ready(struct cvb_runner *r)

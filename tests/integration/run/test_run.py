@@ -24,8 +24,10 @@ import os
 import re
 import resource
 import runpy
+import select
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -384,28 +386,145 @@ simple("security_validator", conv("uses_socket.py"), inp("plain.txt"))
 simple("security_runtime", conv("uses_socket.py"), inp("plain.txt"), "--skip-validation")
 
 
-@scenario
-def cold_runner_slow_to_start():
-    """--cold --jobs 2 where one of the two jobs' runners never sends READY (a
-    wrapper in place of convbox-runner, beside a copy of convbox): the host gives
-    it up after 30 s, and the other job's refused call is answered meanwhile."""
-    d = scratch("slow-runner")
+def runner_wrapper(name, body):
+    """A copy of convbox in a folder of its own, whose convbox-runner is a shell
+    wrapper: it numbers its starts (start 1 is the layer probe at open, the
+    next ones are the jobs' runners, in --cold mode), writes its pid to pid.N
+    and runs `body`, in which $i is the number, $here the folder and $real the
+    real runner. Returns the folder."""
+    d = scratch(name)
     real = os.path.join(os.path.dirname(os.path.realpath(CONVBOX)), "convbox-runner")
     shutil.copy2(CONVBOX, os.path.join(d, "convbox"))
     wrapper = os.path.join(d, "convbox-runner")
     with open(wrapper, "w") as f:
-        # start 1 is the layer probe at open; starts 2 and 3 are the two jobs' runners
         f.write('#!/bin/sh\n'
                 'here=${0%%/*}\n'
+                'real=%s\n'
                 'i=1\n'
                 'while ! mkdir "$here/start.$i" 2>/dev/null; do i=$((i + 1)); done\n'
-                'if [ "$i" = 3 ]; then exec sleep 60; fi\n'
-                'exec %s "$@"\n' % shlex.quote(real))
+                'echo $$ > "$here/pid.$i.tmp" && mv "$here/pid.$i.tmp" "$here/pid.$i"\n'
+                '%s' % (shlex.quote(real), body))
     os.chmod(wrapper, 0o755)
-    argv = [os.path.join(d, "convbox"), "run", conv("refused_call.py"), inp("plain.txt"),
-            inp("units.csv"), "--cold", "--jobs", "2", "--skip-validation"]
-    p = subprocess.run(argv, cwd=HERE, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
-    return Run(argv, p.returncode, p.stdout, p.stderr, 0)
+    return d
+
+
+def run_watching_runners(d, *args, timeout=150):
+    """Runs the convbox of runner_wrapper folder `d`, watching each start's
+    process (by the pid it wrote) through a pidfd. Returns the Run, when each
+    start's process ended (time.time(), by start number), the starts still
+    alive once convbox had exited (killed then), and when convbox exited."""
+    argv = [os.path.join(d, "convbox"), "run", *args]
+    mark = os.fsencode(d)
+    fds, ended, ignored = {}, {}, set()
+
+    def look():
+        for name in os.listdir(d):
+            k = name[4:]
+            if not name.startswith("pid.") or k.endswith(".tmp") or k in fds or k in ignored:
+                continue
+            try:
+                with open(os.path.join(d, name)) as f:
+                    pid = int(f.read())
+                fd = os.pidfd_open(pid)
+            except (OSError, ValueError):
+                ignored.add(k)  # already gone
+                continue
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    ours = mark in f.read()
+            except OSError:
+                ours = False
+            if ours:
+                fds[k] = fd
+            else:  # ended, and its pid taken by another process
+                os.close(fd)
+                ignored.add(k)
+        for k, fd in fds.items():
+            if k not in ended and select.select([fd], [], [], 0)[0]:
+                ended[k] = time.time()
+
+    start = time.monotonic()
+    with open(os.path.join(d, "stderr"), "w+b") as err:
+        # stderr to a file: a process left behind must not hold a pipe open
+        p = subprocess.Popen(argv, cwd=HERE, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=err)
+        box = {}
+        reader = threading.Thread(target=lambda: box.update(out=p.stdout.read()))
+        reader.start()
+        while p.poll() is None and time.monotonic() - start < timeout:
+            look()
+            time.sleep(0.05)
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        exited = time.time()
+        look()
+        left = sorted(k for k in fds if k not in ended)
+        for fd in fds.values():  # do not leave our own debris behind
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except OSError:
+                pass
+            os.close(fd)
+        reader.join()
+        p.stdout.close()
+        err.seek(0)
+        run = Run(argv, p.returncode, box.get("out", b""), err.read(), time.monotonic() - start)
+    return run, ended, left, exited
+
+
+@scenario
+def cold_runner_slow_to_start():
+    """--cold --jobs 2 where one of the two jobs' runners never sends READY (a
+    wrapper in place of convbox-runner, beside a copy of convbox): the host gives
+    it up after 30 s and ends it, while the other job's refused call is answered
+    at once and the job then sleeps 40 s, quiet. The converter is 1 MB, more
+    than a socket buffer: a runner that never reads its set-up must not hold
+    the host either."""
+    d = runner_wrapper("slow-runner", 'if [ "$i" = 3 ]; then exec "$here/silent" 60; fi\n'
+                                      'exec "$real" "$@"\n')
+    shutil.copy2(shutil.which("sleep"), os.path.join(d, "silent"))
+    big = os.path.join(d, "big_refused_call.py")
+    with open(big, "w") as f, open(os.path.join(HERE, conv("refused_call.py"))) as src:
+        f.write("".join("# padding %06d %s\n" % (i, "x" * 80) for i in range(11000)))
+        f.write(src.read())
+    return run_watching_runners(d, big, inp("plain.txt"), inp("units.csv"),
+                                "--cold", "--jobs", "2", "--skip-validation",
+                                "--arg", "sleep=40")
+
+
+@scenario
+def cold_runner_lingers():
+    """--cold --jobs 1 on two files that each sleep 6 s, where every runner's
+    process stays after its runner has ended (a wrapper that runs it, then loops):
+    each is killed about 1 s after its job, the last one at close at the latest."""
+    d = runner_wrapper("lingering-runner",
+                       '"$real" "$@"\n'
+                       'date +%s.%N > "$here/ended.$i"\n'
+                       'while :; do sleep 0.2; done\n')
+    return run_watching_runners(d, conv("env_probe.py"), inp("plain.txt"), inp("lines.txt"),
+                                "--cold", "--jobs", "1", "--skip-validation", "--arg", "sleep=6"), d
+
+
+@scenario
+def cold_runner_exits_at_start():
+    """--cold --jobs 2 where one of the two jobs' runners exits before its READY."""
+    d = runner_wrapper("exiting-runner", 'if [ "$i" = 3 ]; then exit 1; fi\n'
+                                         'exec "$real" "$@"\n')
+    return run_watching_runners(d, conv("by_content.py"), inp("act_success.txt"),
+                                inp("act_failed.txt"), "--cold", "--jobs", "2",
+                                "--skip-validation")[0]
+
+
+@scenario
+def cold_runners_ready_in_turn():
+    """--cold --jobs 3: the first runner to start is ready at once, the others 2 s
+    and 4 s later, so a runner ready while others still start is matched to its job."""
+    d = runner_wrapper("runners-in-turn", 'if [ "$i" -gt 2 ]; then sleep $(((i - 2) * 2)); fi\n'
+                                          'exec "$real" "$@"\n')
+    return run_watching_runners(d, conv("by_content.py"), inp("act_success.txt"),
+                                inp("act_failed.txt"), inp("act_skipped.txt"), "--cold",
+                                "--jobs", "3", "--skip-validation")[0]
 
 
 @scenario
@@ -422,7 +541,10 @@ def compiled_ahead():
     """A spare compiles the converter before its job is known, isolated or trusted."""
     args = (conv("compiled_ahead.py"), inp("plain.txt"), "--skip-validation")
     return {"zygote": convbox(*args), "trusted": convbox(*args, "--trusted"),
-            "cold": convbox(*args, "--cold")}
+            "cold": convbox(*args, "--cold"),
+            # later spares load the code object an earlier one marshalled
+            "shared": convbox(conv("compiled_ahead.py"), *[inp("plain.txt")] * 8,
+                              "--skip-validation", "--jobs", "1")}
 
 
 @scenario
@@ -982,7 +1104,7 @@ class TestSecurity(Base):
 
     @uses("cold_runner_slow_to_start")
     def test_cold_runner_start_does_not_hold_other_jobs(self):
-        run = get("cold_runner_slow_to_start")
+        run, ended, left, exited = get("cold_runner_slow_to_start")
         lines = [json.loads(l) for l in run.out.splitlines()]
         self.assertEqual(len(lines), 2, run.describe())
         by_outcome = {l["outcome"]: l for l in lines}
@@ -993,7 +1115,15 @@ class TestSecurity(Base):
         refused = by_outcome["security"]
         self.assertEqual([(d["target"], d["layer"]) for d in refused["denied"]],
                          [("setsid", "seccomp")], run.describe())
-        self.assertLess(refused["usage"]["wall_ms"], 15000, run.describe())
+        answered = [float(m.group(1)) for e in refused["logs"]
+                    for m in [re.match(r"setsid answered after ([0-9.]+) s", e["message"])] if m]
+        self.assertEqual(len(answered), 1, run.describe())
+        self.assertLess(answered[0], 15, run.describe())
+        # the silent runner was given up and ended at 30 s, while the other job
+        # still slept (40 s), not when that job's end woke the host; none is left
+        self.assertEqual(left, [], run.describe())
+        self.assertIn("3", ended, run.describe())
+        self.assertLess(ended["3"], exited - 5, run.describe())
 
     @uses("preloaded_blocked")
     def test_blocked_module_of_the_preload(self):
@@ -1152,6 +1282,40 @@ class TestOutputsAndInputs(Base):
                 self.assertTrue(a)
                 self.assertEqual(a, b)
 
+    @uses("cold_runner_exits_at_start")
+    def test_cold_runner_that_exits_at_start(self):
+        run = get("cold_runner_exits_at_start")
+        by_outcome = {r["outcome"]: r for r in run.results}
+        self.assertEqual(len(run.results), 2, run.describe())
+        self.assertEqual(sorted(by_outcome), ["completed", "sandbox_error"], run.describe())
+        self.assertIn("the runner exited during start-up",
+                      by_outcome["sandbox_error"]["error"], run.describe())
+
+    @uses("cold_runners_ready_in_turn")
+    def test_cold_jobs_start_on_their_own_runners(self):
+        run = get("cold_runners_ready_in_turn")
+        got = [(r["input"], r["outcome"], r.get("status")) for r in run.results]
+        self.assertEqual(got, [(inp("act_success.txt"), "completed", "Success"),
+                               (inp("act_failed.txt"), "completed", "Failed"),
+                               (inp("act_skipped.txt"), "completed", "Skipped")], run.describe())
+        self.assertEqual(run.rc, 1, run.describe())
+
+    @uses("cold_runner_lingers")
+    def test_cold_runners_are_ended_after_their_jobs(self):
+        (run, ended, left, exited), d = get("cold_runner_lingers")
+        self.assertEqual([r["outcome"] for r in run.results], ["completed"] * 2, run.describe())
+        # starts 1 (the layer probe) and 2, 3 (the jobs' runners)
+        self.assertEqual(sorted(ended) + left, ["1", "2", "3"], run.describe())
+        self.assertEqual(left, [], "a runner's process outlived convbox\n" + run.describe())
+        for k in sorted(ended):
+            # every runner ended on its own once told to, the last one too: each had its grace
+            path = os.path.join(d, "ended." + k)
+            self.assertTrue(os.path.exists(path), "start %s\n%s" % (k, run.describe()))
+            with open(path) as f:
+                runner_ended = float(f.read())
+            # killed after its 1 s grace, not kept until the next job or the close
+            self.assertLess(ended[k] - runner_ended, 3.5, "start %s\n%s" % (k, run.describe()))
+
     @uses("trusted_and_sandboxed")
     def test_trusted_runs_the_same_converter(self):
         src, trusted, files_t, sandboxed, files_s = get("trusted_and_sandboxed")
@@ -1179,6 +1343,11 @@ class TestOutputsAndInputs(Base):
             with self.subTest(path):
                 res = self.outcome(runs[path], "completed", 0, "Success")
                 self.assertEqual(res["report"], {"compiled_ahead": ahead})
+        # spares forked once the zygote has an earlier spare's code object load it
+        run = runs["shared"]
+        self.assertEqual(run.rc, 0, run.describe())
+        self.assertEqual([r["report"] for r in run.results], [{"compiled_ahead": True}] * 8,
+                         run.describe())
 
     @uses("preload_named")
     def test_zygote_preloads_what_its_converter_names(self):
