@@ -25,7 +25,6 @@
 struct runner_proc {
 	pid_t pid;
 	int ctl_fd;
-	bool ready;	 /* its READY has come */
 	double ready_by; /* when a runner that has not sent READY is given up */
 	int pidfd;	 /* of a released runner that has not exited yet, or -1 */
 	double gone_by;	 /* when such a runner is killed */

@@ -101,7 +101,6 @@ int cvb_runner_read_ready(struct runner_proc *rp, struct cvb_error *err)
 	rp->layers = json_incref(json_object_get(o, "layers"));
 	rp->landlock_abi = (int)json_integer_value(json_object_get(o, "landlock_abi"));
 	rp->root = json_is_true(json_object_get(o, "root"));
-	rp->ready = true;
 	json_decref(o);
 	return 0;
 }

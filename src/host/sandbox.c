@@ -361,7 +361,11 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 	free(payload);
 }
 
-/* Per job: its channel, pipes and listener, and in cold mode its runner; and the zygote. */
+/*
+ * Per job: its channel, pipes and listener, and in cold mode its runner; the
+ * zygote; cold runners starting up, and released ones not yet exited (those
+ * beyond the set are still killed when due).
+ */
 #define POLL_MAX (1 + 6 * 64 + 64)
 
 struct pollset {
