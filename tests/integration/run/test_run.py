@@ -495,7 +495,7 @@ def cold_runner_slow_to_start():
 
 @scenario
 def cold_runner_lingers():
-    """--cold --jobs 1 on two files that each sleep 6 s, where every runner's
+    """--cold --jobs 1 on two files that each sleep 10 s, where every runner's
     process stays after its runner has ended (a wrapper that runs it, then loops):
     each is killed about 1 s after its job, the last one at close at the latest."""
     d = runner_wrapper("lingering-runner",
@@ -503,7 +503,7 @@ def cold_runner_lingers():
                        'date +%s.%N > "$here/ended.$i"\n'
                        'while :; do sleep 0.2; done\n')
     return run_watching_runners(d, conv("env_probe.py"), inp("plain.txt"), inp("lines.txt"),
-                                "--cold", "--jobs", "1", "--skip-validation", "--arg", "sleep=6"), d
+                                "--cold", "--jobs", "1", "--skip-validation", "--arg", "sleep=10"), d
 
 
 @scenario
@@ -1313,8 +1313,9 @@ class TestOutputsAndInputs(Base):
             self.assertTrue(os.path.exists(path), "start %s\n%s" % (k, run.describe()))
             with open(path) as f:
                 runner_ended = float(f.read())
-            # killed after its 1 s grace, not kept until the next job or the close
-            self.assertLess(ended[k] - runner_ended, 3.5, "start %s\n%s" % (k, run.describe()))
+            # killed after its 1 s grace, not kept until the next job ends (10 s) or the
+            # close; the watcher may notice a few seconds late on a loaded machine
+            self.assertLess(ended[k] - runner_ended, 5, "start %s\n%s" % (k, run.describe()))
 
     @uses("trusted_and_sandboxed")
     def test_trusted_runs_the_same_converter(self):
