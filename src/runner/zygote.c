@@ -87,22 +87,17 @@ static int read_source(struct cvb_runner *r, int fd, json_int_t len, char *err, 
 {
 	struct stat st;
 	int rc = -EPROTO;
+	errno = 0; /* a short read sets none */
 	if (fstat(fd, &st) < 0 || len < 0 || st.st_size != len || (uint64_t)len > r->max_frame)
 		snprintf(err, errlen, "the SETUP frame's source is not the %lld bytes it says",
 			 (long long)len);
 	else if (!(r->source = malloc(len ? (size_t)len : 1)))
 		snprintf(err, errlen, "out of memory for the converter's source");
+	else if (pread(fd, r->source, (size_t)len, 0) != len) /* a memfd reads whole */
+		snprintf(err, errlen, "reading the converter's source: %s",
+			 errno ? strerror(errno) : "short");
 	else
 		rc = 0;
-	for (size_t got = 0; rc == 0 && got < (size_t)len;) {
-		ssize_t n = pread(fd, r->source + got, (size_t)len - got, (off_t)got);
-		if (n <= 0 && !(n < 0 && errno == EINTR)) {
-			snprintf(err, errlen, "reading the converter's source: %s",
-				 n < 0 ? strerror(errno) : "short");
-			rc = -EPROTO;
-		}
-		got += n > 0 ? (size_t)n : 0;
-	}
 	r->source_len = (size_t)len;
 	close(fd);
 	return rc;
