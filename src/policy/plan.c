@@ -46,6 +46,13 @@ static const struct cvb_landlock_row landlock_rows[] = {
     {"/tmp", CVB_LL_RW, CVB_CAP_FILE_TEMP, "temp files (no symlinks, fifos, devices)"},
 };
 
+/*
+ * An allowlist: a call not listed is refused. No row may ever allow the
+ * System V IPC calls (shmget, msgget, semget and the rest) or the POSIX
+ * message queue calls: the jobs of one runner share its IPC namespace
+ * whenever this filter is in force (zygote.c, job_clone_flags), and these
+ * are the calls that could leave something in it for the next job.
+ */
 static const struct cvb_seccomp_row seccomp_rows[] = {
     /* memory and process basics the interpreter needs */
     {"read", CVB_SC_ALLOW, 0, ALWAYS, 0, "I/O on open descriptors"},

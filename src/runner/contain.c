@@ -107,13 +107,17 @@ static int write_file(const char *path, const char *text)
 /*
  * The runner leaves the host network once, at start: every job it forks
  * shares this one empty network namespace (no interfaces, not even a live
- * loopback), which is much cheaper than a namespace per job. An unprivileged
- * runner first makes a user namespace of its own, where it is root, so it
- * can do that and later write its jobs' uid maps.
+ * loopback), which is much cheaper than a namespace per job. A confining
+ * runner also leaves the host's IPC namespace (System V objects, POSIX
+ * message queues): its jobs share this empty one while seccomp refuses
+ * every call that could put something in it, and get one each where it
+ * cannot (job_clone_flags in zygote.c). An unprivileged runner first makes a
+ * user namespace of its own, where it is root, so it can do that and later
+ * write its jobs' uid maps.
  */
 int cvb_contain_enter_runner_ns(struct cvb_runner *r, bool keep_network, char *err, size_t errlen)
 {
-	int flags = keep_network ? 0 : CLONE_NEWNET;
+	int flags = (keep_network ? 0 : CLONE_NEWNET) | (r->trusted ? 0 : CLONE_NEWIPC);
 	if (r->root) {
 		r->outer_uid = 65534; /* the overflow user: owns nothing on the host */
 		r->outer_gid = 65534;

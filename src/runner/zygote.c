@@ -193,11 +193,21 @@ static pid_t clone_job(unsigned long flags, int *pidfd)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-static unsigned long job_clone_flags(bool trusted)
+static unsigned long job_clone_flags(const struct cvb_runner *r, bool trusted)
 {
 	if (trusted)
 		return CLONE_NEWPID; /* lifecycle only: the timeout still kills the tree */
-	return CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+	unsigned long flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS;
+	/*
+	 * The runner's IPC namespace is empty, and a job's seccomp filter
+	 * refuses every System V IPC and POSIX message queue call, so nothing
+	 * one job could leave there for the next exists: sharing it spares each
+	 * job creating and tearing down one of its own (measured: 4 % of the CPU
+	 * per file). Without seccomp (a degraded run) each job gets its own.
+	 */
+	if (!r->layers.present[CVB_LAYER_SECCOMP])
+		flags |= CLONE_NEWIPC;
+	return flags;
 }
 
 struct forked {
@@ -225,7 +235,7 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 		munmap(f->signals, sizeof(*f->signals));
 		return -errno;
 	}
-	unsigned long flags = job_clone_flags(trusted);
+	unsigned long flags = job_clone_flags(&z->r, trusted);
 	/* a spare starts from the view: cloned inside its namespace (and told so) */
 	z->r.in_view =
 	    in_view && z->r.view_ns_fd >= 0 && cvb_contain_enter_view_ns(&z->r, true) == 0;

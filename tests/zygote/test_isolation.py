@@ -205,8 +205,10 @@ def slow_job(tmp):
 
 class JobNamespaces(unittest.TestCase):
     """Every process the zygote forks (the job, and its spares) has user, mount,
-    pid, ipc and uts namespaces of its own, and the zygote's empty network
-    namespace, never the host's."""
+    pid and uts namespaces of its own, and the zygote's empty network and IPC
+    namespaces, never the host's. (The IPC namespace is shared while seccomp
+    refuses every IPC call, which a strict run guarantees: see
+    DegradedIpc for the run without it.)"""
 
     def test_every_namespace_is_the_jobs_own(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -223,13 +225,74 @@ class JobNamespaces(unittest.TestCase):
                     for kind, link in ns.items():
                         self.assertNotEqual(link, os.readlink("/proc/self/ns/" + kind),
                                             "%d: the host's %s namespace" % (pid, kind))
-                        if kind != "net":
-                            self.assertNotEqual(
-                                link, os.readlink("/proc/%d/ns/%s" % (zygote, kind)),
-                                "%d: the zygote's %s namespace" % (pid, kind))
+                        zygotes = os.readlink("/proc/%d/ns/%s" % (zygote, kind))
+                        if kind in ("net", "ipc"):
+                            self.assertEqual(link, zygotes,
+                                             "%d: not the zygote's %s namespace" % (pid, kind))
+                        else:
+                            self.assertNotEqual(link, zygotes,
+                                                "%d: the zygote's %s namespace" % (pid, kind))
             finally:
                 proc.kill()
                 proc.wait()
+
+
+# Runs a program under a seccomp filter whose listener it holds (allowing
+# every call): a second listener is refused (EBUSY), so convbox has no seccomp
+# layer of its own, as under a container runtime's supervisor.
+SUPERVISED = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+class Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint)]
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+allow = (Insn * 1)(Insn(0x06, 0, 0, 0x7fff0000))  # BPF_RET|BPF_K SECCOMP_RET_ALLOW
+prog = Prog(1, allow)
+if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    sys.exit("no_new_privs: %d" % ctypes.get_errno())
+fd = libc.syscall(317, 1, 8, ctypes.byref(prog))  # seccomp(SET_MODE_FILTER, NEW_LISTENER)
+if fd < 0:
+    sys.exit("seccomp listener: %d" % ctypes.get_errno())
+os.set_inheritable(fd, True)  # the listener lives as long as this descriptor
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+class DegradedIpc(unittest.TestCase):
+    """Without seccomp (a degraded run under another supervisor) the IPC
+    calls are allowed, so every job gets an IPC namespace of its own: none
+    finds the System V objects an earlier job of the same zygote left."""
+
+    NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
+                          "blocked_imports": ["subprocess", "os.system", "socket",
+                                              "multiprocessing"]}}
+
+    def test_each_job_has_its_own_ipc_namespace(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = pathlib.Path(tmp) / "native.json"
+            config.write_text(json.dumps(self.NATIVE))
+            inputs = []
+            for i in range(4):
+                p = pathlib.Path(tmp) / ("f%d.csv" % i)
+                p.write_text("x\n")
+                inputs.append(str(p))
+            cmd = ["/usr/bin/python3.11", "-I", "-c", SUPERVISED, CONVBOX, "run",
+                   str(HERE / "ipc_converter.py")] + inputs + [
+                "--config", str(config), "--skip-validation", "--allow-degraded",
+                "--jobs", "1"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        lines = [json.loads(l) for l in proc.stdout.splitlines()]
+        self.assertEqual(len(lines), len(inputs), proc.stderr)
+        for line in lines:
+            self.assertEqual(line["outcome"], "completed", line)
+            self.assertIn("seccomp", line.get("degraded", []), line)
+            # each job could create its objects (no seccomp to refuse them) ...
+            self.assertEqual(line["report"]["left"], {"shm": "OK", "msg": "OK"}, line)
+            # ... and found none of an earlier job's
+            self.assertEqual(line["report"]["found"], {"shm": "ENOENT", "msg": "ENOENT"}, line)
 
 
 class HostDeath(unittest.TestCase):
