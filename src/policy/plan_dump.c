@@ -160,8 +160,9 @@ char *cvb_plan_dump(cvb_caps caps, const struct cvb_limits *limits, int landlock
 		return o.buf;
 	}
 	say(&o,
-	    "[namespaces] user (job uid 1000 -> unprivileged outer uid), pid, ipc, uts, "
-	    "mount; network: %s\n",
+	    "[namespaces] user (job uid 1000 -> unprivileged outer uid), pid, uts, mount; "
+	    "ipc: the runner's own, empty (shared by its jobs while seccomp refuses every "
+	    "IPC call; one per job without seccomp); network: %s\n",
 	    caps & CVB_CAP_BIT(CVB_CAP_NETWORK_FULL) ? "host (NETWORK_FULL)"
 						     : "one shared empty namespace");
 	say(&o, "[privileges] all capabilities dropped (bounding, ambient), securebits locked, "
