@@ -955,11 +955,12 @@ __attribute__((noreturn)) static void job_done(struct cvb_job *j)
 	timeradd(&self.ru_stime, &kids.ru_stime, &self.ru_stime);
 	if (kids.ru_maxrss > self.ru_maxrss)
 		self.ru_maxrss = kids.ru_maxrss;
-	char *t = cvb_exit_report("exited", 0, &self, getpid(), j->signals);
+	char t[CVB_EXIT_REPORT_MAX];
+	size_t n = cvb_exit_report(t, sizeof(t), "exited", 0, &self, getpid(), j->signals);
 	if (j->tally) /* this DONE is ours, not one the converter wrote */
 		__atomic_store_n(&j->tally->done, 1, __ATOMIC_RELEASE);
-	if (t)
-		cvb_frame_write(j->channel_fd, CVB_FRAME_DONE, j->spec.job_id, t, strlen(t));
+	if (n)
+		cvb_frame_write(j->channel_fd, CVB_FRAME_DONE, j->spec.job_id, t, n);
 	close(1);
 	close(2);
 	close(j->channel_fd);

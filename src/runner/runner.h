@@ -167,9 +167,13 @@ struct cvb_job {
 
 /* zygote.c */
 int cvb_runner_main(int ctl_fd);
-/* The JSON of EXITED (from the zygote) and DONE (from the job itself): usage and signals. */
-char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
-		      const struct cvb_signal_page *signals);
+/*
+ * The JSON of EXITED (from the zygote) and DONE (from the job itself): usage
+ * and signals, written into buf; its length, 0 if it does not fit.
+ */
+#define CVB_EXIT_REPORT_MAX 192
+size_t cvb_exit_report(char *buf, size_t size, const char *how, int value, const struct rusage *ru,
+		       pid_t pid, const struct cvb_signal_page *signals);
 
 /* contain.c: the containment sequence, one function per layer. */
 int cvb_contain_job(struct cvb_runner *r, struct cvb_job *j, int sync_fd);

@@ -536,28 +536,34 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 	return 0;
 }
 
-char *cvb_exit_report(const char *how, int value, const struct rusage *ru, pid_t pid,
-		      const struct cvb_signal_page *signals)
+/*
+ * Formatted in place, without the allocator: in the zygote every heap page
+ * written between two forks is copied, because the spare forked last still
+ * shares it. `how` is one of convbox's own words; the rest are numbers.
+ */
+size_t cvb_exit_report(char *buf, size_t size, const char *how, int value, const struct rusage *ru,
+		       pid_t pid, const struct cvb_signal_page *signals)
 {
-	json_int_t cpu = (json_int_t)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
-			 ru->ru_utime.tv_usec + ru->ru_stime.tv_usec;
-	json_t *o = json_pack("{s:i, s:s, s:i, s:I, s:I, s:I}", "fatal_signal",
-			      (int)signals->fatal_signal, "how", how, "value", value, "cpu_us", cpu,
-			      "max_rss_kb", (json_int_t)ru->ru_maxrss, "pid", (json_int_t)pid);
-	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return t;
+	long long cpu = (long long)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000 +
+			ru->ru_utime.tv_usec + ru->ru_stime.tv_usec;
+	int n = snprintf(buf, size,
+			 "{\"fatal_signal\":%d,\"how\":\"%s\",\"value\":%d,\"cpu_us\":%lld,"
+			 "\"max_rss_kb\":%lld,\"pid\":%lld}",
+			 (int)signals->fatal_signal, how, value, cpu, (long long)ru->ru_maxrss,
+			 (long long)pid);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
 /* A job's exit, reported and then wiped: the spares forked next inherit no trace of it. */
 static void send_exited(struct zygote *z, struct job_slot *s, const siginfo_t *si,
 			const struct rusage *ru)
 {
-	char *t = cvb_exit_report(si->si_code == CLD_EXITED ? "exited" : "signaled", si->si_status,
-				  ru, s->pid, s->signals);
-	if (t)
-		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, strlen(t));
-	wipe_free(t);
+	char t[CVB_EXIT_REPORT_MAX];
+	size_t n = cvb_exit_report(t, sizeof(t), si->si_code == CLD_EXITED ? "exited" : "signaled",
+				   si->si_status, ru, s->pid, s->signals);
+	if (n)
+		cvb_frame_write(z->r.ctl_fd, CVB_FRAME_EXITED, s->id, t, n);
+	explicit_bzero(t, sizeof(t));
 }
 
 /* A job's pidfd became readable: reap it and report. */

@@ -6,8 +6,8 @@ The file that says "victim" makes one refused call (ptrace), stays alive
 for a while, then ends its process with exit code 77 and no result, so that
 the zygote reports its exit in a record of its own (EXITED, with that exit
 code). A file that says "thief", converted after it, searches every
-readable page near its heap and near its libraries for the victim's file
-name and for the victim's exit record. A file that says "wait" only takes
+readable page near its heap, its libraries and its stack for the victim's
+file name and for the victim's exit record. A file that says "wait" only takes
 its time, so that later thieves run after the victim has ended. Every thief
 must find nothing, and the victim's result must list its own denial.
 
@@ -57,7 +57,9 @@ def search(needles):
     page_copy = ctypes.create_string_buffer(PAGE)
     own = [(ctypes.addressof(page_copy), PAGE)] + [(ctypes.addressof(n), ctypes.sizeof(n))
                                                     for n in needles.values()]
-    anchors = [LIBC.sbrk(0), ctypes.cast(LIBC.write, ctypes.c_void_p).value, id(object())]
+    # the heap, the libraries, Python's objects, and the stack (environ lies at its top)
+    anchors = [LIBC.sbrk(0), ctypes.cast(LIBC.write, ctypes.c_void_p).value, id(object()),
+               ctypes.c_void_p.in_dll(LIBC, "environ").value]
     found = {name: [] for name in needles}
     seen = set()
     for anchor in anchors:
