@@ -8,15 +8,16 @@
  *
  *   1. receives SETUP (converter path, policy) with the validated bytes of
  *      the converter (a sealed memfd);
- *   2. enters an empty network namespace (its own user namespace first when
- *      it is not root), probes which kernel layers exist, initialises the
- *      embedded CPython in isolated mode with the audit hook already
- *      installed, preloads the stdlib modules its converter names, and says
- *      READY;
+ *   2. enters an empty network namespace and, unless trusted, an empty IPC
+ *      namespace (its own user namespace first when it is not root), probes
+ *      which kernel layers exist, initialises the embedded CPython in
+ *      isolated mode with the audit hook already installed, preloads the
+ *      stdlib modules its converter names, and says READY;
  *   3. for each JOB frame (carrying the job's own channel, stdout, stderr and
- *      input descriptors) forks a job child into new user, pid, ipc, uts and
- *      mount namespaces, hands the host the child's pidfd (STARTED), and later
- *      reports its wait status and resource usage (EXITED).
+ *      input descriptors) forks a job child into new user, pid, uts and mount
+ *      namespaces (and ipc without seccomp), hands the host the child's pidfd
+ *      (STARTED), and later reports its wait status and resource usage
+ *      (EXITED).
  *
  * The job child confines itself, layer by layer (contain.c), hands the host
  * its seccomp filter's listener (the first frame on its channel: the host
