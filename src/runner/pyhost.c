@@ -13,6 +13,7 @@
 #include "convbox/frame.h"
 #include "convbox/validate.h"
 
+#include "convbox_job_code.h"
 #include "convbox_job_py.h"
 
 #include <errno.h>
@@ -784,6 +785,24 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The job glue's code object, compiled at build time by the python whose
+ * libpython this is (scripts/marshal_glue.py); the source, compiled here,
+ * if this libpython reads another bytecode format.
+ */
+static PyObject *glue_code(void)
+{
+	if (PyImport_GetMagicNumber() == cvb_glue_code_magic) {
+		PyObject *code = PyMarshal_ReadObjectFromString((const char *)cvb_glue_code,
+								(Py_ssize_t)sizeof(cvb_glue_code));
+		if (code && PyCode_Check(code))
+			return code;
+		Py_XDECREF(code);
+		PyErr_Clear();
+	}
+	return Py_CompileString((const char *)cvb_glue_py, "<convbox-runner>", Py_file_input);
+}
+
 static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 {
 	bool wanted[N_PRELOAD] = {false};
@@ -799,8 +818,7 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 		}
 		Py_DECREF(mod);
 	}
-	PyObject *code =
-	    Py_CompileString((const char *)cvb_glue_py, "<convbox-runner>", Py_file_input);
+	PyObject *code = glue_code();
 	PyObject *mod = code ? PyImport_ExecCodeModule("convbox_job", code) : NULL;
 	Py_XDECREF(code);
 	if (!mod) {
