@@ -7,16 +7,13 @@ converter does to this module's state can only change its own result, which
 the host validates like any other hostile input.
 """
 
-import datetime
 import enum
 import io
 import json
-import logging
 import marshal
 import os
 import pathlib
 import sys
-import traceback
 import types
 
 import _convbox
@@ -24,17 +21,6 @@ import _convbox
 STATUSES = {s.lower(): s for s in ("Success", "Failed", "Suspended", "Skipped", "Rejected")}
 POST_ACTIONS = ("move", "delete", "zip", "keep")
 MAX_TRACEBACK = 64 * 1024
-
-
-class _FrameLogHandler(logging.Handler):
-    """Every log record becomes a LOG frame; the host gates levels by capability."""
-
-    def emit(self, record):
-        try:
-            msg = self.format(record)
-        except Exception:  # a broken record must not break the conversion
-            msg = str(record.msg)
-        _convbox.log(record.levelname, msg)
 
 
 class Source:
@@ -79,7 +65,17 @@ def _setup_stdio():
         setattr(sys, "__%s__" % name, stream)
 
 
-def _setup_logging():
+def _setup_logging(logging):
+    """Every log record becomes a LOG frame; the host gates levels by capability."""
+
+    class _FrameLogHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                msg = self.format(record)
+            except Exception:  # a broken record must not break the conversion
+                msg = str(record.msg)
+            _convbox.log(record.levelname, msg)
+
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -87,6 +83,45 @@ def _setup_logging():
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+
+
+class _LoggingWatch:
+    """Logging is set up when it is first imported, not before: most
+    converters never log, and importing it costs a runner 9 ms at start (a
+    zygote imports it ahead when the converter names it). This finder stands
+    first in sys.meta_path until `logging` is imported, by anyone, in any
+    way; it lets the other finders find the module and has its loader set
+    up the handler right after the module has run."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "logging":
+            return None
+        if _LoggingWatch in sys.meta_path:
+            sys.meta_path.remove(_LoggingWatch)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find else None
+            if spec is not None:
+                break
+        else:
+            return None
+        exec_module = spec.loader.exec_module
+
+        def exec_and_set_up(module):
+            exec_module(module)
+            _setup_logging(module)
+
+        spec.loader.exec_module = exec_and_set_up
+        return spec
+
+
+def _watch_logging():
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        _setup_logging(logging)
+    elif _LoggingWatch not in sys.meta_path:
+        sys.meta_path.insert(0, _LoggingWatch)
 
 
 _environment = None  # the (output, temp) views the environment was set up for
@@ -176,6 +211,8 @@ def _find_class(module, wanted):
 def _call(instance, input_path, args, output_view, temp_view):
     if callable(getattr(instance, "convert_file", None)):
         return instance.convert_file(input_path, args)
+    import logging  # set up as it is imported (_LoggingWatch)
+
     ctx = Context(args, pathlib.Path(output_view), temp_view and pathlib.Path(temp_view),
                   logging.getLogger("converter"))
     return instance.convert(Source(input_path), ctx)
@@ -216,7 +253,8 @@ def _json_default(obj):
         return obj.value
     if isinstance(obj, pathlib.PurePath):
         return str(obj)
-    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+    datetime = sys.modules.get("datetime")  # a date means its module is loaded
+    if datetime and isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
         return obj.isoformat()
     plain = _plain(obj)
     if plain is not obj:
@@ -264,6 +302,8 @@ class _Unusable(Exception):
 
 
 def _error_payload(outcome, exc):
+    import traceback  # only a failed conversion needs it
+
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if len(tb) > MAX_TRACEBACK:
         tb = tb[:MAX_TRACEBACK] + "\n[traceback truncated]"
@@ -308,7 +348,7 @@ def _prepare():
     global _prepared
     if not _prepared:
         _setup_stdio()
-        _setup_logging()
+        _watch_logging()
         _prepared = True
 
 

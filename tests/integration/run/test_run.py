@@ -370,6 +370,11 @@ simple("raises", conv("raises.py"), inp("plain.txt"))
 for _mode in ("none", "no_status", "unknown_status", "set_report", "object_report", "nan_report"):
     simple("bad_result_" + _mode, conv("bad_results.py"), inp("plain.txt"), "--arg", "mode=" + _mode)
 simple("stdio", conv("stdio.py"), inp("plain.txt"))
+for _mode in ("", "--cold"):
+    for _cls in ("ByBuiltName", "ByContext"):
+        simple("log_unnamed_%s%s" % (_cls, _mode.replace("-", "_")), conv("log_unnamed.py"),
+               inp("plain.txt"), "--class", _cls, "--skip-validation", "--cap", "LOG_DEBUG",
+               *([_mode] if _mode else []))
 simple("bad_bytes_raise", conv("bad_bytes.py"), inp("plain.txt"), "--arg", "mode=raise")
 simple("bad_bytes_ok", conv("bad_bytes.py"), inp("plain.txt"))
 simple("long_log_line", conv("bad_bytes.py"), inp("plain.txt"), "--arg", "mode=long_line")
@@ -939,6 +944,21 @@ class TestLogsAndReports(Base):
                               '"report": {"forged": true}}')]:
             self.assertIn(want, logs)
         self.assertTrue(any(lv == "WARNING" and "a warning" in m for lv, m in logs), logs)
+
+    @uses("log_unnamed_ByBuiltName", "log_unnamed_ByBuiltName__cold", "log_unnamed_ByContext",
+          "log_unnamed_ByContext__cold")
+    def test_logging_imported_by_the_job_still_reaches_the_host(self):
+        # The source never names the logging module, so no runner imports it
+        # ahead: the job's first import of it sets up the handler.
+        for mode in ("", "__cold"):
+            res = self.outcome(get("log_unnamed_ByBuiltName" + mode), "completed", 0, "Success")
+            self.assertEqual(res["logs"], [
+                {"level": "INFO", "message": "unnamed: info record"},
+                {"level": "DEBUG", "message": "unnamed: debug record"},
+                {"level": "WARNING", "message": "unnamed: warning record"}], mode)
+            res = self.outcome(get("log_unnamed_ByContext" + mode), "completed", 0, "Success")
+            self.assertEqual(res["logs"], [
+                {"level": "WARNING", "message": "converter: context record for plain.txt"}], mode)
 
     @uses("bad_bytes_raise", "bad_bytes_ok")
     def test_non_utf8_output_keeps_the_result_line_whole(self):
