@@ -352,32 +352,43 @@ def _prepare():
         _prepared = True
 
 
-_REHEARSAL_SOURCE = b"""
-import csv
-import datetime
-import io
-import json
-from pathlib import Path
-
-
-class RehearsalConverter:
-    def convert_file(self, file_path: Path, args: dict):
-        content = file_path.read_text()
-        rows = list(csv.reader(io.StringIO(content)))
-        lines = content.strip().split("\\n")
-        header = lines[0].split(",")
-        data = [line.split(",") for line in lines[1:]]
-        steps = [{"name": h, "value": r[1] if len(r) > 1 else None} for h, r in zip(header, data)]
-        report = {
-            "type": "UUT",
-            "partNumber": args.get("part_number", "UNKNOWN"),
-            "serialNumber": data[0][0] if data else "UNKNOWN",
-            "start": datetime.datetime(2026, 1, 1, 12, 0, 0).isoformat(),
-            "result": "Passed",
-            "steps": steps,
-        }
-        return {"status": "Success", "report": report, "metadata": {"rows": len(rows)}}
-"""
+def _rehearsal_source():
+    """convbox's own converter, in the likeness of the runner's: it reads
+    with csv and dates its report with datetime only where the zygote has
+    those modules (its converter names them), so that the pages they would
+    have a job write are not copied ahead for the jobs of every other
+    converter (measured with the spec's SafeCSVConverter: about 8 of some 240)."""
+    csv = "csv" in sys.modules
+    dates = "datetime" in sys.modules
+    lines = [
+        "import io" if csv else "",
+        "import csv" if csv else "",
+        "import datetime" if dates else "",
+        "from pathlib import Path",
+        "",
+        "",
+        "class RehearsalConverter:",
+        "    def convert_file(self, file_path: Path, args: dict):",
+        "        content = file_path.read_text()",
+        "        rows = list(csv.reader(io.StringIO(content)))" if csv else "",
+        "        lines = content.strip().split('\\n')",
+        "        header = lines[0].split(',')",
+        "        data = [line.split(',') for line in lines[1:]]",
+        "        steps = [{'name': h, 'value': r[1] if len(r) > 1 else None}",
+        "                 for h, r in zip(header, data)]",
+        "        report = {",
+        "            'type': 'UUT',",
+        "            'partNumber': args.get('part_number', 'UNKNOWN'),",
+        "            'serialNumber': data[0][0] if data else 'UNKNOWN',",
+        "            'start': datetime.datetime(2026, 1, 1, 12, 0, 0).isoformat(),"
+        if dates else "",
+        "            'result': 'Passed',",
+        "            'steps': steps,",
+        "        }",
+        "        return {'status': 'Success', 'report': report,",
+        "                'metadata': {'rows': len(%s)}}" % ("rows" if csv else "data"),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 _rehearsal_code = None  # the rehearsal converter, marshalled once
@@ -402,7 +413,7 @@ class _Rehearsal:
         """As a spare's job gets its converter: loaded from marshalled bytes."""
         global _rehearsal_code
         if _rehearsal_code is None:
-            _rehearsal_code = marshal.dumps(compile(_REHEARSAL_SOURCE, path, "exec",
+            _rehearsal_code = marshal.dumps(compile(_rehearsal_source(), path, "exec",
                                                     dont_inherit=True))
         return marshal.loads(_rehearsal_code)
 
