@@ -155,8 +155,6 @@ struct cvb_job {
 	const char *output_view; /* CONVBOX_OUTPUT_DIR inside */
 	const char *temp_view;	 /* NULL without FILE_TEMP */
 	const char *converter_view;
-	char input_buf[4096];
-	char converter_buf[4096];
 	char err[512];
 	const char *err_layer;
 	bool view_ready;       /* the mount view is built (a spare does it ahead of its job) */
