@@ -85,13 +85,30 @@ def _setup_logging(logging):
     root.setLevel(logging.DEBUG)
 
 
+class _SetUpAfter:
+    """The loader that found `logging`, which sets up the handler once the
+    module has run; anything else is the found loader's."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _setup_logging(module)
+
+
 class _LoggingWatch:
     """Logging is set up when it is first imported, not before: most
     converters never log, and importing it costs a runner 9 ms at start (a
     zygote imports it ahead when the converter names it). This finder stands
     first in sys.meta_path until `logging` is imported, by anyone, in any
-    way; it lets the other finders find the module and has its loader set
-    up the handler right after the module has run."""
+    way; it lets the other finders find the module and wraps their loader."""
 
     @staticmethod
     def find_spec(name, path=None, target=None):
@@ -102,18 +119,10 @@ class _LoggingWatch:
         for finder in sys.meta_path:
             find = getattr(finder, "find_spec", None)
             spec = find(name, path, target) if find else None
-            if spec is not None:
-                break
-        else:
-            return None
-        exec_module = spec.loader.exec_module
-
-        def exec_and_set_up(module):
-            exec_module(module)
-            _setup_logging(module)
-
-        spec.loader.exec_module = exec_and_set_up
-        return spec
+            if spec is not None and spec.loader is not None:
+                spec.loader = _SetUpAfter(spec.loader)
+                return spec
+        return None
 
 
 def _watch_logging():
