@@ -370,6 +370,8 @@ simple("raises", conv("raises.py"), inp("plain.txt"))
 for _mode in ("none", "no_status", "unknown_status", "set_report", "object_report", "nan_report"):
     simple("bad_result_" + _mode, conv("bad_results.py"), inp("plain.txt"), "--arg", "mode=" + _mode)
 simple("stdio", conv("stdio.py"), inp("plain.txt"))
+simple("dates_FromDatetime", conv("dates.py"), inp("plain.txt"))
+simple("dates_FromCModule", conv("dates_c_module.py"), inp("plain.txt"), "--skip-validation")
 for _mode in ("", "--cold"):
     for _cls in ("ByBuiltName", "ByContext"):
         simple("log_unnamed_%s%s" % (_cls, _mode.replace("-", "_")), conv("log_unnamed.py"),
@@ -944,6 +946,13 @@ class TestLogsAndReports(Base):
                               '"report": {"forged": true}}')]:
             self.assertIn(want, logs)
         self.assertTrue(any(lv == "WARNING" and "a warning" in m for lv, m in logs), logs)
+
+    @uses("dates_FromDatetime", "dates_FromCModule")
+    def test_dates_in_a_report_become_iso_text(self):
+        for cls in ("FromDatetime", "FromCModule"):
+            res = self.outcome(get("dates_" + cls), "completed", 0, "Success")
+            self.assertEqual(res["report"], {"start": "2026-01-02T03:04:05", "day": "2026-01-02",
+                                             "at": "03:04:05"}, cls)
 
     @uses("log_unnamed_ByBuiltName", "log_unnamed_ByBuiltName__cold", "log_unnamed_ByContext",
           "log_unnamed_ByContext__cold")
