@@ -370,8 +370,9 @@ simple("raises", conv("raises.py"), inp("plain.txt"))
 for _mode in ("none", "no_status", "unknown_status", "set_report", "object_report", "nan_report"):
     simple("bad_result_" + _mode, conv("bad_results.py"), inp("plain.txt"), "--arg", "mode=" + _mode)
 simple("stdio", conv("stdio.py"), inp("plain.txt"))
-simple("dates_FromDatetime", conv("dates.py"), inp("plain.txt"))
-simple("dates_FromCModule", conv("dates_c_module.py"), inp("plain.txt"), "--skip-validation")
+for _cls in ("FromDatetime", "FromCModule"):
+    simple("dates_" + _cls, conv("dates.py"), inp("plain.txt"), "--class", _cls,
+           "--skip-validation")
 for _mode in ("", "--cold"):
     for _cls in ("ByBuiltName", "ByContext"):
         simple("log_unnamed_%s%s" % (_cls, _mode.replace("-", "_")), conv("log_unnamed.py"),
