@@ -18,6 +18,11 @@ HERE = pathlib.Path(__file__).resolve().parent
 CONVBOX = None
 
 
+# ctypes allowed (native code), the other default blocked imports kept
+NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
+                      "blocked_imports": ["subprocess", "os.system", "socket", "multiprocessing"]}}
+
+
 def run(inputs, *extra):
     out = tempfile.mkdtemp()
     cmd = [CONVBOX, "run", str(HERE / "leaky_converter.py")] + inputs + [
@@ -126,15 +131,11 @@ class MemoryOfOtherJobs(unittest.TestCase):
     the exit record the zygote sent for an earlier job."""
 
     RECORD = '"how":"exited","value":77,"cpu_us":'  # how the victim's exit is reported
-    NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
-                          "blocked_imports": ["subprocess", "os.system", "socket",
-                                              "multiprocessing"]}}
-
     def test_a_job_finds_nothing_of_the_others(self):
         token = os.urandom(8).hex()
         with tempfile.TemporaryDirectory() as tmp:
             config = pathlib.Path(tmp) / "native.json"
-            config.write_text(json.dumps(self.NATIVE))
+            config.write_text(json.dumps(NATIVE))
             # The victim holds a denial for 1.5 s; the first thieves' spares are
             # forked after its own (the first ones) and after the zygote handled
             # its JOB. Its long name puts its JOB frame in a size of its own,
@@ -266,14 +267,10 @@ class DegradedIpc(unittest.TestCase):
     calls are allowed, so every job gets an IPC namespace of its own: none
     finds the System V objects an earlier job of the same zygote left."""
 
-    NATIVE = {"sandbox": {"native_modules": ["ctypes", "_ctypes"],
-                          "blocked_imports": ["subprocess", "os.system", "socket",
-                                              "multiprocessing"]}}
-
     def test_each_job_has_its_own_ipc_namespace(self):
         with tempfile.TemporaryDirectory() as tmp:
             config = pathlib.Path(tmp) / "native.json"
-            config.write_text(json.dumps(self.NATIVE))
+            config.write_text(json.dumps(NATIVE))
             inputs = []
             for i in range(4):
                 p = pathlib.Path(tmp) / ("f%d.csv" % i)
