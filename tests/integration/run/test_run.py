@@ -439,10 +439,13 @@ def run_watching_runners(d, *args, timeout=150):
                 continue
             try:
                 with open("/proc/%d/cmdline" % pid, "rb") as f:
-                    ours = mark in f.read()
+                    cmdline = f.read()
             except OSError:
-                ours = False
-            if ours:
+                cmdline = None
+            if cmdline == b"":
+                # read in the middle of the wrapper's exec (or a zombie): look again
+                os.close(fd)
+            elif cmdline and mark in cmdline:
                 fds[k] = fd
             else:  # ended, and its pid taken by another process
                 os.close(fd)
