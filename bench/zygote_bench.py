@@ -20,7 +20,9 @@ between consecutive result lines. Throughput comes from a run with --jobs
 set to the number of CPUs: files per second over the whole run, start-up
 included, and in steady state (first result to last). CPU per file is the
 CPU time of every process of the run (host, zygote, jobs, their exits)
-divided by the files. Memory: each job's peak RSS (from the result) and the
+divided by the files; page faults per file count the same way, and unlike
+time they hardly move with the machine's load, so they show a change in the
+pages a job costs even when the timings cannot. Memory: each job's peak RSS (from the result) and the
 zygote's RSS and PSS, sampled while it runs.
 
 Throughput runs of (c), (d) and (e) are repeated (--repeat, alternated, default 3)
@@ -66,6 +68,11 @@ def pct(values, q):
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+def children_faults():
+    """Page faults of every finished descendant: each waits for its children, so jobs count."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
 
 
 def run_plain(files):
@@ -117,7 +124,7 @@ def run_floor(floor, files, jobs):
 
 def run_lines(cmd, n_files):
     """Runs a command that prints one JSON result per file, timing each line."""
-    cpu0 = children_cpu()
+    cpu0, faults0 = children_cpu(), children_faults()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     sampler = RunnerSampler(proc.pid)
@@ -135,7 +142,8 @@ def run_lines(cmd, n_files):
     steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     return {"lat": lat, "total": total, "ok": ok, "rss": rss, "runner_rss": sampler.rss,
             "runner_pss": sampler.pss, "startup": stamps[0] - t0 if stamps else 0.0,
-            "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, n_files)}
+            "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, n_files),
+            "faults": (children_faults() - faults0) / max(1, n_files)}
 
 
 def row(name, lat, total, n, par=None):
@@ -201,6 +209,9 @@ def main():
     ratios = sorted(c["cpu_ms"] / e["cpu_ms"] for c, e in zip(c_runs, e_runs))
     print("  CPU per file, c/e round by round: %s (what convbox costs over the bare model)" %
           " ".join("%.2f" % x for x in ratios))
+    print("  page faults per file, every process of the run (the pages the kernel gave or"
+          " copied): c %.0f, d %.0f, e %.0f" % tuple(statistics.median(r["faults"] for r in runs)
+                                                for runs in (c_runs, d_runs, e_runs)))
     print("\nper-job peak RSS (median): %d kB isolated, %d kB trusted" %
           (statistics.median(c_par["rss"]), statistics.median(d_par["rss"])))
     print("zygote: RSS %d kB, PSS %d kB (sampled while converting)" %

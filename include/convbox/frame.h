@@ -145,6 +145,9 @@ int cvb_frame_write_fds(int fd, uint16_t type, uint64_t job_id, const void *payl
  */
 int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8_t **payload,
 		   int *fds, size_t *nfds);
+/* Same, with the payload's memory from alloc, to be given back with release. */
+int cvb_frame_read_alloc(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8_t **payload,
+			 int *fds, size_t *nfds, void *(*alloc)(size_t), void (*release)(void *));
 
 /*
  * Incremental reader for a non-blocking stream: feed bytes as they arrive

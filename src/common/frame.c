@@ -257,6 +257,12 @@ static int read_exact(int fd, uint8_t *buf, size_t n, int *fds, size_t *nfds, si
 int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8_t **payload,
 		   int *fds, size_t *nfds)
 {
+	return cvb_frame_read_alloc(fd, max_len, hdr, payload, fds, nfds, malloc, free);
+}
+
+int cvb_frame_read_alloc(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8_t **payload,
+			 int *fds, size_t *nfds, void *(*alloc)(size_t), void (*release)(void *))
+{
 	uint8_t raw[CVB_FRAME_HEADER_SIZE];
 	size_t got_fds = 0, cap = fds && nfds ? *nfds : 0;
 	*payload = NULL;
@@ -268,12 +274,12 @@ int cvb_frame_read(int fd, uint32_t max_len, struct cvb_frame_header *hdr, uint8
 	rc = cvb_frame_decode_header(raw, max_len, hdr);
 	if (rc != CVB_FRAME_OK)
 		return rc;
-	uint8_t *buf = malloc((size_t)hdr->len + 1);
+	uint8_t *buf = alloc((size_t)hdr->len + 1);
 	if (!buf)
 		return CVB_FRAME_NOMEM;
 	rc = read_exact(fd, buf, hdr->len, NULL, NULL, 0, 0);
 	if (rc != CVB_FRAME_OK) {
-		free(buf);
+		release(buf);
 		return rc;
 	}
 	buf[hdr->len] = 0;

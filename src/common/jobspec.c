@@ -7,16 +7,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A spec's strings and lists come from jansson's allocator, as the JSON they
+ * are parsed from does: a process that gives jansson an allocator of its own
+ * (the runner's zygote does, for the length of one frame) has the whole spec
+ * there. Unless it does, that is malloc and free.
+ */
+static void *js_alloc(size_t n)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_get_alloc_funcs(&m, &f);
+	return m(n);
+}
+
+static void js_free(void *p)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_get_alloc_funcs(&m, &f);
+	f(p);
+}
+
+static char *js_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = js_alloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
 int cvb_strlist_push(struct cvb_strlist *l, const char *s)
 {
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv)
+	char **nv = js_alloc((l->n + 1) * sizeof(*nv));
+	char *copy = nv ? js_strdup(s) : NULL;
+	if (!copy) {
+		js_free(nv);
 		return -ENOMEM;
+	}
+	if (l->n)
+		memcpy(nv, l->v, l->n * sizeof(*nv));
+	js_free(l->v);
 	l->v = nv;
-	l->v[l->n] = strdup(s);
-	if (!l->v[l->n])
-		return -ENOMEM;
-	l->n++;
+	l->v[l->n++] = copy;
 	return 0;
 }
 
@@ -33,14 +65,14 @@ static void wipe_string(char *s)
 {
 	if (s)
 		explicit_bzero(s, strlen(s));
-	free(s);
+	js_free(s);
 }
 
 void cvb_strlist_clear(struct cvb_strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		wipe_string(l->v[i]);
-	free(l->v);
+	js_free(l->v);
 	l->v = NULL;
 	l->n = 0;
 }
@@ -174,7 +206,7 @@ char *cvb_jobspec_to_json(const struct cvb_jobspec *js)
 
 static char *dup_opt(json_t *v)
 {
-	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+	return json_is_string(v) ? js_strdup(json_string_value(v)) : NULL;
 }
 
 static int hex_digit(char c)
@@ -203,11 +235,11 @@ static char *dup_path(json_t *v)
 	size_t n = hex ? strlen(hex) : 0;
 	if (!hex)
 		return dup_opt(v);
-	char *s = n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
+	char *s = n % 2 == 0 ? js_alloc(n / 2 + 1) : NULL;
 	for (size_t i = 0; s && i < n / 2; i++) {
 		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-			free(s);
+			js_free(s);
 			return NULL;
 		}
 		s[i] = (char)(hi << 4 | lo);

@@ -214,6 +214,23 @@ int cvb_hotset_learn(int (*round)(void *), void *arg);
 size_t cvb_hotset_pages(void);
 void cvb_hotset_touch(void);
 
+/*
+ * scratch.c: the zygote's allocator (jansson's too). Between begin and end
+ * (one control frame) it allocates from a region no child inherits, wiped
+ * at end; otherwise, and when the region is full, from the heap. Its free
+ * leaves region memory to end and wipes heap memory.
+ */
+void cvb_scratch_init(void);
+void *cvb_scratch_malloc(size_t size);
+void cvb_scratch_free(void *p);
+bool cvb_scratch_contains(const void *p);
+void cvb_scratch_begin(void);
+void cvb_scratch_pause(void); /* what follows must outlive the frame, or reach a child */
+void cvb_scratch_end(void);
+void cvb_scratch_forget(void); /* in a child: the region is not there */
+/* Heap memory that may have held a job's data: wiped, then freed. */
+void cvb_wipe_free(void *p);
+
 /* pymalloc arenas on 2 MiB-aligned regions (huge pages where available); zygote only. */
 void cvb_arena_install(void);
 /* Fill the holes start-up left in pymalloc's pools and in malloc's heap (zygote only). */

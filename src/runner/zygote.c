@@ -61,17 +61,6 @@ struct zygote {
 	size_t n_spares;
 };
 
-/*
- * Memory that held a job's data, wiped when freed (jansson's too), so that
- * the spares forked next inherit no trace of it.
- */
-static void wipe_free(void *p)
-{
-	if (p)
-		explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
 static void send_fatal(struct cvb_runner *r, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "error", msg);
@@ -241,6 +230,7 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 	    in_view && z->r.view_ns_fd >= 0 && cvb_contain_enter_view_ns(&z->r, true) == 0;
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
+		cvb_scratch_forget(); /* not inherited: MADV_DONTFORK */
 		close(sync[1]);
 		fn(z, arg, sync[0], f->signals);
 		_exit(CVB_JOBEXIT_SETUP);
@@ -491,6 +481,26 @@ static void make_room(struct zygote *z)
 			reap_job(z, i);
 }
 
+/* A job no spare can take: the zygote forks it itself, and its child takes the spec along. */
+static int fork_job(struct zygote *z, struct cvb_job *j, uint8_t *own_source, int *fds, size_t nfds)
+{
+	j->channel_fd = fds[0];
+	j->stdout_fd = fds[1];
+	j->stderr_fd = fds[2];
+	j->tally_fd = fds[3];
+	j->input_fd = nfds > 4 ? fds[4] : -1;
+	uint8_t *saved = z->r.source;
+	size_t saved_len = z->r.source_len;
+	if (own_source) { /* this job validates other bytes than the runner's converter */
+		z->r.source = own_source;
+		z->r.source_len = j->spec.inline_source_len;
+	}
+	int rc = spawn_job(z, j);
+	z->r.source = saved;
+	z->r.source_len = saved_len;
+	return rc;
+}
+
 static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, uint8_t *payload,
 			    int *fds, size_t nfds)
 {
@@ -503,30 +513,26 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		send_fatal(&z->r, nfds < 4 ? "JOB frame without its descriptors" : err);
 		return -EPROTO;
 	}
-	uint8_t *own_source = NULL;
-	if (j.spec.inline_source && read_inline_source(z, &j, &own_source) < 0) {
-		close_fds(fds, nfds);
-		cvb_jobspec_clear(&j.spec);
-		return -EPROTO;
-	}
-	j.channel_fd = fds[0];
-	j.stdout_fd = fds[1];
-	j.stderr_fd = fds[2];
-	j.tally_fd = fds[3];
-	j.input_fd = nfds > 4 ? fds[4] : -1;
 	make_room(z);
-	uint8_t *saved = z->r.source;
-	size_t saved_len = z->r.source_len;
-	if (own_source) { /* this job validates other bytes than the runner's converter */
-		z->r.source = own_source;
-		z->r.source_len = j.spec.inline_source_len;
-	}
 	int rc = hand_to_spare(z, &j.spec, payload, h->len, fds, nfds);
-	if (rc == -EAGAIN)
-		rc = spawn_job(z, &j);
-	z->r.source = saved;
-	z->r.source_len = saved_len;
-	wipe_free(own_source);
+	if (rc == -EAGAIN) {
+		/* the child takes its spec: parsed again, out of the scratch region */
+		cvb_jobspec_clear(&j.spec);
+		cvb_scratch_pause();
+		uint8_t *own_source = NULL;
+		rc = cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err));
+		if (rc < 0)
+			send_fatal(&z->r, err);
+		else if (j.spec.inline_source)
+			rc = read_inline_source(z, &j, &own_source);
+		if (rc < 0) {
+			close_fds(fds, nfds);
+			cvb_jobspec_clear(&j.spec);
+			return -EPROTO;
+		}
+		rc = fork_job(z, &j, own_source, fds, nfds);
+		cvb_wipe_free(own_source);
+	}
 	close_fds(fds, nfds); /* the child has its copies */
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot start job: %s", strerror(-rc));
@@ -589,27 +595,26 @@ static int handle_control(struct zygote *z)
 	uint8_t *p = NULL;
 	int fds[8];
 	size_t nfds = 8;
-	int rc = cvb_frame_read(z->r.ctl_fd, z->r.max_frame, &h, &p, fds, &nfds);
-	if (rc == CVB_FRAME_EOF)
-		return 0;
-	if (rc != CVB_FRAME_OK) {
+	cvb_scratch_begin();
+	int rc = cvb_frame_read_alloc(z->r.ctl_fd, z->r.max_frame, &h, &p, fds, &nfds,
+				      cvb_scratch_malloc, cvb_scratch_free);
+	if (rc != CVB_FRAME_OK || h.type == CVB_FRAME_SHUTDOWN) {
+		cvb_scratch_free(p);
+		cvb_scratch_end();
 		close_fds(fds, nfds);
-		return -EPROTO;
-	}
-	if (h.type == CVB_FRAME_SHUTDOWN) {
-		free(p);
-		close_fds(fds, nfds);
-		return 0;
+		return rc == CVB_FRAME_EOF || rc == CVB_FRAME_OK ? 0 : -EPROTO;
 	}
 	rc = h.type == CVB_FRAME_JOB ? handle_job_frame(z, &h, p, fds, nfds) : -EPROTO;
 	if (h.type != CVB_FRAME_JOB)
 		close_fds(fds, nfds);
-	wipe_free(p);
+	cvb_scratch_free(p);
+	cvb_scratch_end();
 	/*
 	 * The next jobs' processes, prepared while this one runs. They are
-	 * forked only now, with the job's frame wiped (and its spec, by
-	 * cvb_jobspec_clear and wipe_free), so that no later job finds this
-	 * one's input name, path or arguments in the memory it inherits.
+	 * forked only now, with the job's frame and spec wiped (the scratch
+	 * region, which no child has anyway, or the heap by cvb_scratch_free), so
+	 * that no later job finds this one's input name, path or arguments in
+	 * the memory it inherits.
 	 */
 	if (h.type == CVB_FRAME_JOB && rc >= 0)
 		ensure_spares(z);
@@ -679,7 +684,8 @@ int cvb_runner_main(int ctl_fd)
 	 * less CPU per job.
 	 */
 	mallopt(M_MXFAST, 0);
-	json_set_alloc_funcs(malloc, wipe_free);
+	cvb_scratch_init();
+	json_set_alloc_funcs(cvb_scratch_malloc, cvb_scratch_free);
 	signal(SIGPIPE, SIG_IGN);
 	/* the runner, and with it every job, ends when the host does (even on SIGKILL) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
