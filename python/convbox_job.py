@@ -173,22 +173,20 @@ def compile_ahead(path):
     return marshal.dumps(code)
 
 
-def _code_for(bridge, path):
-    if bridge is not _convbox:
-        return bridge.code(path)
+def _code_for(path):
     if _compiled is not None and _compiled[0] == path:
         return _compiled[1]
-    return compile(bridge.source(), path, "exec", dont_inherit=True)
+    return compile(_convbox.source(), path, "exec", dont_inherit=True)
 
 
-def _load_module(bridge, path):
+def _load_module(path):
     name = _module_name(path)
     module = types.ModuleType(name)
     module.__file__ = path
     module.__builtins__ = __builtins__
-    code = _code_for(bridge, path)
+    code = _code_for(path)
     sys.modules[name] = module
-    bridge.arm()  # from here on, the audit hook enforces the job's policy
+    _convbox.arm()  # from here on, the audit hook enforces the job's policy
     exec(code, module.__dict__)
     return module
 
@@ -273,7 +271,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
                             default=_json_default)
 
 
-def _send_result(bridge, result):
+def _send_result(result):
     status = _status(_field(result, "status"))
     if status is None:
         raise _Unusable("the converter returned %s without a usable status (Success, Failed, "
@@ -299,8 +297,8 @@ def _send_result(bridge, result):
         meta["post_action"] = str(action).lower()
     meta_blob = _dumps(meta)
     for blob in blobs:
-        bridge.send_report(blob)
-    bridge.send_result(meta_blob)
+        _convbox.send_report(blob)
+    _convbox.send_result(meta_blob)
 
 
 class _Unusable(Exception):
@@ -329,13 +327,13 @@ def _outcome_for(exc):
     return "converter_error"
 
 
-def _report_exception(bridge, exc):
+def _report_exception(exc):
     try:
         payload = _error_payload(_outcome_for(exc), exc)
     except BaseException:  # formatting itself may fail under memory pressure
         payload = {"outcome": _outcome_for(exc), "error": {"type": type(exc).__name__,
                                                            "message": "", "traceback": ""}}
-    bridge.send_error(json.dumps(payload).encode("utf-8"))
+    _convbox.send_error(json.dumps(payload).encode("utf-8"))
 
 
 def _flush():
@@ -397,84 +395,30 @@ def _rehearsal_source():
     return "\n".join(lines) + "\n"
 
 
-_rehearsal_code = None  # the rehearsal converter, marshalled once
+def rehearsal_code(path):
+    """The rehearsal converter, marshalled: the runner loads it as a spare
+    loads a job's converter, for each round of its rehearsal job."""
+    return marshal.dumps(compile(_rehearsal_source(), path, "exec", dont_inherit=True))
 
 
-class _Rehearsal:
-    """The bridge of a rehearsal job: convbox's own converter, run by the
-    zygote before any job, so the interpreter's caches and specialised
-    bytecode are shared with every job instead of written (and copied) in
-    each, and so the zygote learns which pages a job writes."""
-
-    def __init__(self, input_path, output_view, temp_view):
-        self.views = (input_path, output_view, temp_view)
-        self.sent = []
-
-    def job(self):
-        input_path, output_view, temp_view = self.views
-        return (None, '{"part_number": "PN-1"}', input_path, output_view, temp_view,
-                "/converter/convbox_rehearsal.py")
-
-    def code(self, path):
-        """As a spare's job gets its converter: loaded from marshalled bytes."""
-        global _rehearsal_code
-        if _rehearsal_code is None:
-            _rehearsal_code = marshal.dumps(compile(_rehearsal_source(), path, "exec",
-                                                    dont_inherit=True))
-        return marshal.loads(_rehearsal_code)
-
-    def arm(self):
-        pass
-
-    def send_report(self, blob):
-        self.sent.append(blob)
-
-    def send_result(self, blob):
-        self.sent.append(blob)
-
-    def send_error(self, blob):
-        raise RuntimeError("rehearsal failed: %s" % blob.decode("utf-8", "replace"))
-
-
-def _rehearse_once(bridge):
-    try:
-        run_job(bridge)
-    finally:
-        sys.modules.pop("convbox_rehearsal", None)
-    if not bridge.sent:
-        raise RuntimeError("rehearsal produced no result")
-
-
-def rehearse(rounds, output_view, temp_view):
-    """Runs in the zygote, before any job: convbox's own job, `rounds` times,
-    with the environment the runner's jobs will see."""
-    fd = os.memfd_create("convbox-rehearsal")
-    try:
-        os.write(fd, b"sn,value,unit\nSN00001,1.5,V\nSN00001,2.5,V\n")
-        for _ in range(rounds):
-            _rehearse_once(_Rehearsal("/proc/self/fd/%d" % fd, output_view, temp_view))
-    finally:
-        os.close(fd)
-
-
-def run_job(bridge=_convbox):
-    class_name, args_json, input_view, output_view, temp_view, converter_view = bridge.job()
+def run_job():
+    class_name, args_json, input_view, output_view, temp_view, converter_view = _convbox.job()
     _prepare()
     if _environment != (output_view, temp_view):
         _setup_env(output_view, temp_view)
     try:
-        module = _load_module(bridge, converter_view)
+        module = _load_module(converter_view)
         cls = _find_class(module, class_name)
         instance = cls()
         args = (json.loads(args_json) if args_json else None) or {}
         result = _call(instance, pathlib.Path(input_view), args, output_view, temp_view)
-        _send_result(bridge, result)
+        _send_result(result)
     except _Unusable as exc:
-        bridge.send_error(json.dumps({"outcome": "converter_error",
+        _convbox.send_error(json.dumps({"outcome": "converter_error",
                                       "error": {"type": "InvalidResult", "message": str(exc),
                                                 "traceback": ""}}).encode("utf-8"))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the job ends here
-        _report_exception(bridge, exc)
+        _report_exception(exc)
     finally:
         _flush()
 

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <linux/sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -120,7 +122,12 @@ int cvb_hotset_learn(int (*round)(void *), void *arg)
 	hot.n = hot.pages = 0;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	pid_t pid = fork();
+	/*
+	 * Forked as jobs are, by clone3 itself: glibc's fork() would run its
+	 * handlers in the child and write pages (two of ld.so's) no job writes.
+	 */
+	struct clone_args args = {.exit_signal = SIGCHLD};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);

@@ -23,6 +23,8 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -63,8 +65,10 @@ struct cvb_pyhost {
 	struct hook_state hook;
 	struct cvb_runner *runner;
 	struct cvb_job *job;
-	PyObject *glue; /* the convbox_job module */
-	bool purged;	/* the zygote dropped the runner's blocked modules already */
+	PyObject *glue;		  /* the convbox_job module */
+	bool purged;		  /* the zygote dropped the runner's blocked modules already */
+	bool rehearsing;	  /* py->job is the rehearsal job (see rehearse_rounds) */
+	PyObject *rehearsal_code; /* its converter, marshalled once */
 };
 
 /* The job's pyhost, for the _convbox module's functions (one job per process). */
@@ -469,7 +473,8 @@ static PyObject *m_source(PyObject *self, PyObject *unused)
 
 static PyObject *m_arm(PyObject *self, PyObject *unused)
 {
-	arm_hook(current);
+	if (!current->rehearsing) /* the zygote's own job runs no converter code */
+		arm_hook(current);
 	Py_RETURN_NONE;
 }
 
@@ -738,18 +743,93 @@ static void freeze(bool zygote)
 	PyErr_Clear();
 }
 
-static int rehearse_rounds(struct cvb_pyhost *py, int rounds, char *err, size_t errlen)
+static bool load_code(PyObject *glue, const char *bytes, size_t len, const char *path);
+
+/* Every frame the rehearsal job wrote to its channel: a result, and no job error. */
+static bool rehearsal_succeeded(int channel)
 {
-	const char *output, *temp;
-	cvb_contain_views(py->runner->caps, &output, &temp);
-	PyObject *r = PyObject_CallMethod(py->glue, "rehearse", "isz", rounds, output, temp);
-	if (!r) {
-		PyErr_Print();
-		snprintf(err, errlen, "the runner's rehearsal job failed");
-		return -1;
+	bool result = false, failed = false;
+	struct pollfd pfd = {.fd = channel, .events = POLLIN};
+	while (poll(&pfd, 1, 0) == 1) {
+		struct cvb_frame_header h;
+		uint8_t *p = NULL;
+		if (cvb_frame_read(channel, CVB_FRAME_DEFAULT_MAX, &h, &p, NULL, NULL) !=
+		    CVB_FRAME_OK)
+			return false;
+		result |= h.type == CVB_FRAME_RESULT;
+		if (h.type == CVB_FRAME_JOB_ERROR) {
+			fprintf(stderr, "convbox-runner: rehearsal job error: %s\n", (char *)p);
+			failed = true;
+		}
+		free(p);
 	}
-	Py_DECREF(r);
-	return 0;
+	return result && !failed;
+}
+
+/*
+ * The rehearsal job: convbox's own converter (the glue's _rehearsal_source)
+ * on a small CSV in a memfd, run as a job is: its code loaded from
+ * marshalled bytes into the glue's _compiled (as a spare loads a job's), then
+ * the glue's run_job, speaking through the _convbox bridge to a channel of
+ * its own (a pipe). The zygote runs it to specialise what every job runs;
+ * a child runs one more round for cvb_hotset_learn, and then the pages it
+ * wrote are those of a job's own path, with nothing of a harness besides.
+ * That round has no arguments (most jobs have none; a job with some writes
+ * the decoder's few pages itself) and is not checked (the zygote's rounds
+ * were, and reading the channel would write pages of its own).
+ */
+static int rehearse_rounds(struct cvb_pyhost *py, int rounds, bool learning, char *err,
+			   size_t errlen)
+{
+	static const char csv[] = "sn,value,unit\nSN00001,1.5,V\nSN00001,2.5,V\n";
+	static char args[] = "{\"part_number\": \"PN-1\"}";
+	const char *path = "/converter/convbox_rehearsal.py";
+	int input = memfd_create("convbox-rehearsal", MFD_CLOEXEC), channel[2] = {-1, -1};
+	char input_view[64];
+	struct cvb_job j;
+	memset(&j, 0, sizeof(j));
+	j.spec.max_frame = CVB_FRAME_DEFAULT_MAX;
+	j.spec.args_json = learning ? NULL : args;
+	j.channel_fd = j.stdout_fd = j.stderr_fd = j.input_fd = j.tally_fd = -1;
+	j.listener_fd = j.stage_fd = -1;
+	j.input_view = input_view;
+	j.converter_view = path;
+	cvb_contain_views(py->runner->caps, &j.output_view, &j.temp_view);
+	snprintf(input_view, sizeof(input_view), "/proc/self/fd/%d", input);
+	int rc = input >= 0 && write(input, csv, sizeof(csv) - 1) == (ssize_t)sizeof(csv) - 1 &&
+			 pipe2(channel, O_CLOEXEC) == 0
+		     ? 0
+		     : -1;
+	if (rc == 0 && !py->rehearsal_code) {
+		py->rehearsal_code = PyObject_CallMethod(py->glue, "rehearsal_code", "s", path);
+		rc = py->rehearsal_code && PyBytes_Check(py->rehearsal_code) ? 0 : -1;
+	}
+	j.channel_fd = channel[1];
+	py->job = &j;
+	py->rehearsing = true;
+	for (int i = 0; rc == 0 && i < rounds; i++) {
+		PyObject *r = load_code(py->glue, PyBytes_AS_STRING(py->rehearsal_code),
+					(size_t)PyBytes_GET_SIZE(py->rehearsal_code), path)
+				  ? PyObject_CallMethod(py->glue, "run_job", NULL)
+				  : NULL;
+		if (!r)
+			PyErr_Print(); /* the glue's own failure: converter errors are frames */
+		rc = r && (learning || rehearsal_succeeded(channel[0])) ? 0 : -1;
+		Py_XDECREF(r);
+		if (PyObject_SetAttrString(py->glue, "_compiled", Py_None) < 0 ||
+		    PyDict_DelItemString(PyImport_GetModuleDict(), "convbox_rehearsal") < 0)
+			PyErr_Clear(); /* a round that failed early registered no module */
+	}
+	py->rehearsing = false;
+	py->job = NULL;
+	for (int k = 0; k < 2; k++)
+		if (channel[k] >= 0)
+			close(channel[k]);
+	if (input >= 0)
+		close(input);
+	if (rc < 0)
+		snprintf(err, errlen, "the runner's rehearsal job failed");
+	return rc;
 }
 
 static int learning_round(void *arg)
@@ -757,7 +837,7 @@ static int learning_round(void *arg)
 	struct cvb_pyhost *py = arg;
 	char err[256];
 	cvb_pyhost_after_fork_child();
-	return rehearse_rounds(py, 1, err, sizeof(err));
+	return rehearse_rounds(py, 1, true, err, sizeof(err));
 }
 
 static void purge_blocked_modules(cvb_caps caps, const struct cvb_strlist *blocked,
@@ -769,7 +849,7 @@ static void purge_blocked_modules(cvb_caps caps, const struct cvb_strlist *block
  */
 static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 {
-	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, err, errlen) < 0)
+	if (rehearse_rounds(py, CVB_REHEARSAL_ROUNDS, false, err, errlen) < 0)
 		return -1;
 	/*
 	 * The runner's blocked modules that the preload pulled in are dropped
@@ -871,12 +951,11 @@ void cvb_pyhost_after_fork_child(void)
  * this one), read without calling into the glue: the job finds it in the
  * glue's _compiled.
  */
-static bool load_shared_code(struct cvb_runner *r, const char *path)
+static bool load_code(PyObject *glue, const char *bytes, size_t len, const char *path)
 {
-	PyObject *code =
-	    PyMarshal_ReadObjectFromString((const char *)r->code, (Py_ssize_t)r->code_len);
+	PyObject *code = PyMarshal_ReadObjectFromString(bytes, (Py_ssize_t)len);
 	PyObject *entry = code && PyCode_Check(code) ? Py_BuildValue("(sO)", path, code) : NULL;
-	bool ok = entry && PyObject_SetAttrString(r->py->glue, "_compiled", entry) == 0;
+	bool ok = entry && PyObject_SetAttrString(glue, "_compiled", entry) == 0;
 	Py_XDECREF(entry);
 	Py_XDECREF(code);
 	PyErr_Clear();
@@ -888,7 +967,7 @@ void cvb_pyhost_compile_ahead(struct cvb_runner *r, const char *path, uint8_t **
 {
 	*code = NULL;
 	*code_len = 0;
-	if (r->code && load_shared_code(r, path))
+	if (r->code && load_code(r->py->glue, (const char *)r->code, r->code_len, path))
 		return;
 	PyObject *res = PyObject_CallMethod(r->py->glue, "compile_ahead", "s", path);
 	char *data;
