@@ -59,7 +59,9 @@ bool cvb_scratch_contains(const void *p)
 void *cvb_scratch_malloc(size_t size)
 {
 	size_t need = (size + 15) & ~(size_t)15;
-	if (scratch.on && need >= size && need <= scratch.cap - scratch.used) {
+	if (need < size)
+		return NULL; /* no allocator has that much */
+	if (scratch.on && need <= scratch.cap - scratch.used) {
 		void *p = scratch.base + scratch.used;
 		scratch.used += need;
 		return p;
