@@ -550,7 +550,7 @@ static PyObject *init_convbox_module(void)
  * (`import_module("csv")`). Comments and other strings do not count: a
  * converter's "*.csv" file pattern names no module, and importing csv for it
  * cost the zygote's start and, through the rehearsal job, which uses what
- * the zygote has, about 6 copied pages per job. The bytes only choose among
+ * the zygote has, about 4 copied pages per job. The bytes only choose among
  * this fixed list, so a false match costs an import and nothing more; a
  * module the list lacks or the scan misses is imported by the job itself, as
  * on the cold path. The encodings have no one word (latin-1, latin1,
@@ -616,13 +616,20 @@ static bool ident_char(uint8_t c)
 
 #define N_PRELOAD (sizeof(preload) / sizeof(preload[0]) - 1)
 
+/* The preload list's names and last components, measured once per scan. */
+struct preload_words {
+	const char *last[N_PRELOAD];
+	size_t len[N_PRELOAD], last_len[N_PRELOAD];
+};
+
 /* wanted[k] for the module whose name, or (whole_name false) last component, is word. */
-static void want_word(const uint8_t *word, size_t len, bool whole_name, bool *wanted)
+static void want_word(const struct preload_words *w, const uint8_t *word, size_t len,
+		      bool whole_name, bool *wanted)
 {
 	for (size_t k = 0; k < N_PRELOAD; k++) {
-		const char *dot = strrchr(preload[k], '.');
-		const char *name = whole_name || !dot ? preload[k] : dot + 1;
-		if (strlen(name) == len && memcmp(name, word, len) == 0)
+		const char *name = whole_name ? preload[k] : w->last[k];
+		if ((whole_name ? w->len[k] : w->last_len[k]) == len &&
+		    memcmp(name, word, len) == 0)
 			wanted[k] = true;
 	}
 }
@@ -658,8 +665,14 @@ static size_t skip_string(const uint8_t *src, size_t len, size_t i, size_t *body
 /* wanted[i]: the converter's bytes name preload[i] (see above). One pass, any size. */
 static void named_modules(const uint8_t *src, size_t len, bool *wanted)
 {
-	for (size_t k = 0; k < N_PRELOAD; k++)
+	struct preload_words w;
+	for (size_t k = 0; k < N_PRELOAD; k++) {
+		const char *dot = strrchr(preload[k], '.');
+		w.last[k] = dot ? dot + 1 : preload[k];
+		w.len[k] = strlen(preload[k]);
+		w.last_len[k] = strlen(w.last[k]);
 		wanted[k] = strncmp(preload[k], "encodings.", 10) == 0;
+	}
 	for (size_t i = 0; i < len;) {
 		if (src[i] == '#') {
 			while (i < len && src[i] != '\n')
@@ -667,13 +680,13 @@ static void named_modules(const uint8_t *src, size_t len, bool *wanted)
 		} else if (src[i] == '\'' || src[i] == '"') {
 			size_t body, body_len;
 			i = skip_string(src, len, i, &body, &body_len);
-			want_word(src + body, body_len, true, wanted);
+			want_word(&w, src + body, body_len, true, wanted);
 		} else if (ident_char(src[i])) {
 			size_t start = i;
 			while (i < len && ident_char(src[i]))
 				i++;
-			want_word(src + start, i - start, false,
-				  wanted); /* a prefix (rb"") is a word too */
+			/* a string's prefix (rb"") is a word too, and names nothing */
+			want_word(&w, src + start, i - start, false, wanted);
 		} else {
 			i++;
 		}
