@@ -852,7 +852,17 @@ static int rehearse_rounds(struct cvb_pyhost *py, int rounds, bool learning, cha
 	j.input_view = input_view;
 	j.converter_view = path;
 	cvb_contain_views(py->runner->caps, &j.output_view, &j.temp_view);
-	snprintf(input_view, sizeof(input_view), "/proc/self/fd/%d", input);
+	/*
+	 * The learning round reads its input by a name alone, from the
+	 * descriptors' folder: a job's path has one folder part ("input"), and
+	 * this one's parts would be interned strings of their own, on pages no
+	 * job writes. (The child exits after the round; the zygote keeps its
+	 * folder.)
+	 */
+	if (learning && chdir("/proc/self/fd") == 0)
+		snprintf(input_view, sizeof(input_view), "%d", input);
+	else
+		snprintf(input_view, sizeof(input_view), "/proc/self/fd/%d", input);
 	int rc = input >= 0 && write(input, csv, sizeof(csv) - 1) == (ssize_t)sizeof(csv) - 1 &&
 			 pipe2(channel, O_CLOEXEC) == 0
 		     ? 0
