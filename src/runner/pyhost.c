@@ -926,10 +926,16 @@ static int rehearse(struct cvb_pyhost *py, char *err, size_t errlen)
 	struct cvb_runner *r = py->runner;
 	purge_blocked_modules(r->caps, &r->blocked_imports, &r->native_modules);
 	py->purged = true;
+	return 0; /* cvb_pyhost_seal freezes the heap, once the zygote is done with it */
+}
+
+void cvb_pyhost_seal(struct cvb_runner *r)
+{
+	if (!r->preload)
+		return; /* a cold runner froze its heap when it loaded the glue */
 	freeze(true);
-	if (py->runner->spares > 0)
-		cvb_hotset_learn(learning_round, py);
-	return 0;
+	if (r->spares > 0)
+		cvb_hotset_learn(learning_round, r->py);
 }
 
 /*
@@ -975,7 +981,7 @@ static int load_glue(struct cvb_pyhost *py, char *err, size_t errlen)
 	}
 	py->glue = mod;
 	if (py->runner->preload)
-		return rehearse(py, err, errlen); /* which freezes the heap it leaves */
+		return rehearse(py, err, errlen);
 	freeze(false);
 	return 0;
 }

@@ -208,6 +208,13 @@ int cvb_pyhost_init(struct cvb_runner *r, char *err, size_t errlen);
 void cvb_contain_views(cvb_caps caps, const char **output, const char **temp);
 
 void cvb_pyhost_after_fork_child(void);
+/*
+ * A zygote's last step before its first fork, with its heap as every job
+ * will find it: start-up's garbage collected, the holes filled, the objects
+ * frozen, and the pages a job writes learned from that very state
+ * (hotset.c). Until then the zygote may allocate as it likes.
+ */
+void cvb_pyhost_seal(struct cvb_runner *r);
 
 /* hotset.c: the pages a typical job writes, learned in the zygote, copied by spares. */
 int cvb_hotset_learn(int (*round)(void *), void *arg);

@@ -704,6 +704,7 @@ int cvb_runner_main(int ctl_fd)
 		cvb_contain_build_view(&z.r, err, sizeof(err));
 	if (send_ready(&z.r) != CVB_FRAME_OK)
 		return 1;
+	cvb_pyhost_seal(&z.r); /* after the program, the view and READY: nothing allocates after */
 	ensure_spares(&z);
 	serve_jobs(&z);
 	/* every spare is killed first, so that their exits overlap; then each is reaped */
