@@ -835,12 +835,14 @@ static bool rehearsal_succeeded(int channel)
  * the decoder's few pages itself) and is not checked (the zygote's rounds
  * were, and reading the channel would write pages of its own).
  */
+#define REHEARSAL_MODULE "convbox_rehearsal" /* the glue names a module after its file */
+
 static int rehearse_rounds(struct cvb_pyhost *py, int rounds, bool learning, char *err,
 			   size_t errlen)
 {
 	static const char csv[] = "sn,value,unit\nSN00001,1.5,V\nSN00001,2.5,V\n";
 	static char args[] = "{\"part_number\": \"PN-1\"}";
-	const char *path = "/converter/convbox_rehearsal.py";
+	const char *path = "/converter/" REHEARSAL_MODULE ".py";
 	int input = memfd_create("convbox-rehearsal", MFD_CLOEXEC), channel[2] = {-1, -1};
 	char input_view[64];
 	struct cvb_job j;
@@ -884,7 +886,7 @@ static int rehearse_rounds(struct cvb_pyhost *py, int rounds, bool learning, cha
 		rc = r && (learning || rehearsal_succeeded(channel[0])) ? 0 : -1;
 		Py_XDECREF(r);
 		if (PyObject_SetAttrString(py->glue, "_compiled", Py_None) < 0 ||
-		    PyDict_DelItemString(PyImport_GetModuleDict(), "convbox_rehearsal") < 0)
+		    PyDict_DelItemString(PyImport_GetModuleDict(), REHEARSAL_MODULE) < 0)
 			PyErr_Clear(); /* a round that failed early registered no module */
 	}
 	py->rehearsing = false;

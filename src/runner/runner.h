@@ -27,17 +27,19 @@
  * cold path is simply a runner that gets one job.
  *
  * A child inherits nothing of the jobs forked before it: each job's shared
- * signal page is kept out of later forks (MADV_DONTFORK), and the zygote
- * wipes a JOB frame, and the spec it parsed from it, before it forks the
- * next spares, and a job's exit record once it is sent
+ * signal page is kept out of later forks (MADV_DONTFORK), the zygote
+ * handles a JOB frame, and the spec it parses from it, in a scratch region
+ * kept out of forks too and wiped before it forks the next spares
+ * (scratch.c; what does not fit goes to the heap and is wiped when freed),
+ * and it wipes a job's exit record once it is sent
  * (tests/zygote/memory_thief.py looks for all three).
  *
  * The fast path. A zygote rehearses convbox's own job (never the converter)
  * until CPython has specialised what every job runs, fills the holes its
  * start-up left in pymalloc's pools and malloc's heap so that a job's new
- * objects land packed in fresh memory (arena.c), then learns which of its
- * pages a job writes (hotset.c). It keeps one spare child per job slot,
- * plus one, forked ahead. A spare copies those pages, builds the mount view
+ * objects land packed in fresh memory (arena.c), then, as its last step
+ * before its first fork, learns which of its pages a job writes (hotset.c). It keeps one spare
+ * child per job slot, plus one, forked ahead. A spare copies those pages, builds the mount view
  * with an input folder staged read-only, drops every capability, applies
  * Landlock and seccomp, and makes the converter a code object, all before
  * its job is known; the first spare compiles, later ones load the code
