@@ -7,18 +7,33 @@
  * typical job writes is learned once: the zygote forks a plain child that
  * runs one round of convbox's own rehearsal job and reports the pages it
  * then maps alone (/proc/self/pagemap: present and exclusive), which are the
- * ones it copied or created. A spare child has exactly those pages copied
- * ahead of its job (MADV_POPULATE_WRITE over all ranges in one
- * process_madvise() call), without running any Python, so the job finds
- * them copied.
+ * ones it copied or created.
+ *
+ * Two ways to have them copied before the job runs:
+ *
+ *  - Held pages (cvb_hotset_hold). The zygote pins the learned pages of its
+ *    small-page mappings as io_uring fixed buffers. The kernel never shares
+ *    a pinned page with a child (fork copies it at once, so that the pin
+ *    keeps meaning the parent's page), and a copy made inside fork costs
+ *    about half of a fault: no exception, no page-table walk, no TLB flush.
+ *    The ring that holds the pins never reaches a child: each closes it
+ *    first (cvb_hotset_forget), and a job's seccomp filter refuses io_uring.
+ *    Pages inside a transparent huge page are not held: a pin holds the
+ *    whole 2 MiB folio, which fork would then copy entire.
+ *  - The rest, copied by each spare child ahead of its job
+ *    (MADV_POPULATE_WRITE over all ranges in one process_madvise() call),
+ *    without running any Python, so the job finds them copied.
  *
  * If learning fails, or the kernel lacks MADV_POPULATE_WRITE (before 5.14),
- * nothing is touched ahead and the job takes its own faults.
+ * nothing is touched ahead and the job takes its own faults. Where io_uring
+ * is refused (disabled, a container's filter, the locked-memory limit) no
+ * page is held and spares copy them all.
  */
 #include "runner/runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +55,8 @@
 #define PM_PRESENT   (1ULL << 63)
 #define MAX_RANGES   4096
 #define MAX_SCANNED  (1ul << 30) /* bytes of one mapping */
+#define MAX_HELD     (4ul << 20) /* bytes pinned at most: a fraction of the usual 8 MiB limit */
+#define MAX_VMAS     1024
 
 struct range {
 	uintptr_t start, end;
@@ -49,7 +66,10 @@ static struct {
 	struct range r[MAX_RANGES];
 	size_t n;
 	size_t pages;
-} hot;
+	bool held[MAX_RANGES]; /* pinned by the zygote: every child gets its copy at fork */
+	size_t held_pages;
+	int ring; /* the io_uring whose fixed buffers they are; -1: none */
+} hot = {.ring = -1};
 
 static void add_page(uintptr_t page, size_t psize)
 {
@@ -120,6 +140,7 @@ int cvb_hotset_learn(int (*round)(void *), void *arg)
 {
 	int p[2];
 	hot.n = hot.pages = 0;
+	memset(hot.held, 0, sizeof(hot.held));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	/*
@@ -175,11 +196,104 @@ size_t cvb_hotset_pages(void)
 	return hot.pages;
 }
 
+size_t cvb_hotset_held_pages(void)
+{
+	return hot.held_pages;
+}
+
+/* A mapping of the zygote, as /proc/self/smaps describes it. */
+struct vma {
+	uintptr_t start, end;
+	bool huge; /* some of it in transparent huge pages */
+	bool file; /* backed by a file (a library's data, privately copied) */
+};
+
+static size_t read_vmas(struct vma *v, size_t max)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return 0;
+	char line[512];
+	size_t n = 0;
+	unsigned long start, end, kb;
+	while (fgets(line, sizeof(line), f)) {
+		char path[2] = "";
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %1s", &start, &end, path) >= 2) {
+			if (n == max)
+				break;
+			v[n++] = (struct vma){start, end, false, path[0] == '/'};
+		} else if (n > 0 && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1 && kb > 0) {
+			v[n - 1].huge = true;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Whether range r may be held: inside one small-page mapping (an anonymous one, if asked). */
+static bool may_hold(const struct range *r, const struct vma *v, size_t nv, bool anon_only)
+{
+	for (size_t i = 0; i < nv; i++)
+		if (r->start >= v[i].start && r->end <= v[i].end)
+			return !v[i].huge && !(anon_only && v[i].file);
+	return false;
+}
+
+static int register_held(int ring, const struct vma *v, size_t nv, bool anon_only)
+{
+	static struct iovec iov[MAX_RANGES];
+	size_t n = 0, bytes = 0;
+	for (size_t i = 0; i < hot.n; i++) {
+		size_t len = hot.r[i].end - hot.r[i].start;
+		hot.held[i] = bytes + len <= MAX_HELD && may_hold(&hot.r[i], v, nv, anon_only);
+		if (hot.held[i]) {
+			iov[n++] = (struct iovec){(void *)hot.r[i].start, len};
+			bytes += len;
+		}
+	}
+	if (n > 0 &&
+	    syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, iov, (unsigned)n) < 0) {
+		memset(hot.held, 0, sizeof(hot.held));
+		return -1;
+	}
+	hot.held_pages = bytes / (size_t)sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+int cvb_hotset_hold(void)
+{
+	static struct vma v[MAX_VMAS];
+	if (hot.ring >= 0 || hot.n == 0)
+		return 0;
+	struct io_uring_params params;
+	memset(&params, 0, sizeof(params));
+	int ring = (int)syscall(__NR_io_uring_setup, 1, &params); /* close-on-exec */
+	if (ring < 0)
+		return -1;
+	size_t nv = read_vmas(v, MAX_VMAS);
+	/* kernels before 6.5 pin no file-backed page, not even a private copy of one */
+	if (nv == 0 ||
+	    (register_held(ring, v, nv, false) < 0 && register_held(ring, v, nv, true) < 0)) {
+		close(ring);
+		return -1;
+	}
+	hot.ring = ring;
+	return 0;
+}
+
+void cvb_hotset_forget(void)
+{
+	if (hot.ring >= 0)
+		close(hot.ring);
+	hot.ring = -1;
+}
+
 /* Each range on its own: kernels without process_madvise() for this advice. */
 static void touch_each(void)
 {
 	for (size_t i = 0; i < hot.n; i++)
-		if (madvise((void *)hot.r[i].start, hot.r[i].end - hot.r[i].start,
+		if (!hot.held[i] &&
+		    madvise((void *)hot.r[i].start, hot.r[i].end - hot.r[i].start,
 			    MADV_POPULATE_WRITE) < 0 &&
 		    errno == EINVAL)
 			return; /* a kernel before 5.14: the job takes its own faults */
@@ -189,15 +303,19 @@ void cvb_hotset_touch(void)
 {
 	/* a few hundred ranges: one process_madvise() call instead of one madvise() each */
 	struct iovec iov[MAX_RANGES];
-	size_t want = 0;
-	for (size_t i = 0; i < hot.n; i++) {
-		iov[i] = (struct iovec){(void *)hot.r[i].start, hot.r[i].end - hot.r[i].start};
-		want += iov[i].iov_len;
-	}
+	size_t want = 0, m = 0;
+	for (size_t i = 0; i < hot.n; i++)
+		if (!hot.held[i]) {
+			iov[m] =
+			    (struct iovec){(void *)hot.r[i].start, hot.r[i].end - hot.r[i].start};
+			want += iov[m++].iov_len;
+		}
+	if (m == 0)
+		return;
 	int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	ssize_t done = -1;
-	for (size_t i = 0; self >= 0 && i < hot.n; i += IOV_MAX) {
-		size_t n = hot.n - i < IOV_MAX ? hot.n - i : IOV_MAX;
+	for (size_t i = 0; self >= 0 && i < m; i += IOV_MAX) {
+		size_t n = m - i < IOV_MAX ? m - i : IOV_MAX;
 		ssize_t r = syscall(SYS_process_madvise, self, iov + i, n, MADV_POPULATE_WRITE, 0);
 		if (r < 0) {
 			done = -1;

@@ -936,8 +936,8 @@ void cvb_pyhost_seal(struct cvb_runner *r)
 	if (!r->preload)
 		return; /* a cold runner froze its heap when it loaded the glue */
 	freeze(true);
-	if (r->spares > 0)
-		cvb_hotset_learn(learning_round, r->py);
+	if (r->spares > 0 && cvb_hotset_learn(learning_round, r->py) == 0)
+		cvb_hotset_hold();
 }
 
 /*

@@ -218,9 +218,17 @@ void cvb_pyhost_after_fork_child(void);
  */
 void cvb_pyhost_seal(struct cvb_runner *r);
 
-/* hotset.c: the pages a typical job writes, learned in the zygote, copied by spares. */
+/*
+ * hotset.c: the pages a typical job writes, learned in the zygote, then held
+ * by it (every child gets its copy at fork) or copied by spares.
+ */
 int cvb_hotset_learn(int (*round)(void *), void *arg);
 size_t cvb_hotset_pages(void);
+/* Pin what may be pinned; -1 where io_uring is refused (spares then copy it all). */
+int cvb_hotset_hold(void);
+size_t cvb_hotset_held_pages(void);
+/* In every child, first thing: close the ring that holds the zygote's pages. */
+void cvb_hotset_forget(void);
 void cvb_hotset_touch(void);
 
 /*

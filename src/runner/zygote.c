@@ -230,6 +230,7 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 	    in_view && z->r.view_ns_fd >= 0 && cvb_contain_enter_view_ns(&z->r, true) == 0;
 	f->pid = clone_job(flags, &f->pidfd);
 	if (f->pid == 0) {
+		cvb_hotset_forget();  /* the zygote's pins: never a child's */
 		cvb_scratch_forget(); /* not inherited: MADV_DONTFORK */
 		close(sync[1]);
 		fn(z, arg, sync[0], f->signals);
