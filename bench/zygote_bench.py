@@ -22,8 +22,10 @@ included, and in steady state (first result to last). CPU per file is the
 CPU time of every process of the run (host, zygote, jobs, their exits)
 divided by the files; page faults per file count the same way, and unlike
 time they hardly move with the machine's load, so they show a change in the
-pages a job costs even when the timings cannot. Memory: each job's peak RSS (from the result) and the
-zygote's RSS and PSS, sampled while it runs.
+pages a job costs even when the timings cannot. (The pages the zygote holds,
+pinned, are copied into each child inside fork: that is CPU, and no fault.)
+Memory: each job's peak RSS (from the result), and the zygote's RSS, PSS and
+held pages, sampled while it runs.
 
 Throughput runs of (c), (d) and (e) are repeated (--repeat, alternated, default 3)
 and the run of median length is shown: these machines are shared, and one run
@@ -91,7 +93,7 @@ class RunnerSampler(threading.Thread):
 
     def __init__(self, parent):
         super().__init__(daemon=True)
-        self.parent, self.stop, self.rss, self.pss = parent, False, 0, 0
+        self.parent, self.stop, self.rss, self.pss, self.pinned = parent, False, 0, 0, 0
 
     def run(self):
         while not self.stop:
@@ -103,8 +105,12 @@ class RunnerSampler(threading.Thread):
                     if "(convbox-runner)" not in stat or int(stat.split(") ")[1].split()[1]) != self.parent:
                         continue
                     roll = pathlib.Path("/proc/%s/smaps_rollup" % pid).read_text()
+                    status = pathlib.Path("/proc/%s/status" % pid).read_text()
                 except (OSError, IndexError, ValueError):
                     continue
+                for line in status.splitlines():
+                    if line.startswith("VmPin:"):
+                        self.pinned = max(self.pinned, int(line.split()[1]))
                 for line in roll.splitlines():
                     if line.startswith("Rss:"):
                         self.rss = max(self.rss, int(line.split()[1]))
@@ -141,7 +147,8 @@ def run_lines(cmd, n_files):
     lat = [b - a for a, b in zip(stamps, stamps[1:])]
     steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     return {"lat": lat, "total": total, "ok": ok, "rss": rss, "runner_rss": sampler.rss,
-            "runner_pss": sampler.pss, "startup": stamps[0] - t0 if stamps else 0.0,
+            "runner_pss": sampler.pss, "runner_pinned": sampler.pinned,
+            "startup": stamps[0] - t0 if stamps else 0.0,
             "steady": steady, "cpu_ms": (children_cpu() - cpu0) * 1e3 / max(1, n_files),
             "faults": (children_faults() - faults0) / max(1, n_files)}
 
@@ -210,12 +217,13 @@ def main():
     print("  CPU per file, c/e round by round: %s (what convbox costs over the bare model)" %
           " ".join("%.2f" % x for x in ratios))
     print("  page faults per file, every process of the run (the pages the kernel gave or"
-          " copied): c %.0f, d %.0f, e %.0f" % tuple(statistics.median(r["faults"] for r in runs)
+          " copied on a fault): c %.0f, d %.0f, e %.0f" % tuple(statistics.median(r["faults"] for r in runs)
                                                 for runs in (c_runs, d_runs, e_runs)))
     print("\nper-job peak RSS (median): %d kB isolated, %d kB trusted" %
           (statistics.median(c_par["rss"]), statistics.median(d_par["rss"])))
-    print("zygote: RSS %d kB, PSS %d kB (sampled while converting)" %
-          (c_par["runner_rss"], c_par["runner_pss"]))
+    print("zygote: RSS %d kB, PSS %d kB, held %d kB (pinned: each child's copy is made in fork);"
+          " sampled while converting" %
+          (c_par["runner_rss"], c_par["runner_pss"], c_par["runner_pinned"]))
 
 
 if __name__ == "__main__":
