@@ -230,22 +230,57 @@ static size_t read_vmas(struct vma *v, size_t max)
 	return n;
 }
 
-/* Whether range r may be held: inside one small-page mapping (an anonymous one, if asked). */
-static bool may_hold(const struct range *r, const struct vma *v, size_t nv, bool anon_only)
+static const struct vma *vma_of(const struct range *r, const struct vma *v, size_t nv)
 {
 	for (size_t i = 0; i < nv; i++)
 		if (r->start >= v[i].start && r->end <= v[i].end)
-			return !v[i].huge && !(anon_only && v[i].file);
-	return false;
+			return &v[i];
+	return NULL;
 }
 
-static int register_held(int ring, const struct vma *v, size_t nv, bool anon_only)
+/*
+ * Each page of r, an anonymous range inside a transparent huge page, made a
+ * small page of its own: copied out, its 4 KiB dropped (which splits the
+ * huge page's mapping; the rest of the huge page stays as it was, mapped by
+ * small entries), and copied back into the fresh small page that the write
+ * faults in. Nothing else runs in the zygote meanwhile.
+ */
+static bool make_small(const struct range *r, size_t psize)
+{
+	static char page[65536];
+	if (psize > sizeof(page))
+		return false;
+	for (uintptr_t a = r->start; a < r->end; a += psize) {
+		memcpy(page, (void *)a, psize);
+		if (madvise((void *)a, psize, MADV_DONTNEED) < 0)
+			return false; /* dropped nothing: the page is as it was */
+		memcpy((void *)a, page, psize);
+	}
+	return true;
+}
+
+/*
+ * Which ranges may be held: those of small-page mappings, and those of huge
+ * pages that could be made small pages of their own. A pin on a page of a
+ * huge page holds all 2 MiB of it, and fork would copy them all.
+ */
+static void find_holdable(bool *ok, const struct vma *v, size_t nv)
+{
+	size_t psize = (size_t)sysconf(_SC_PAGESIZE);
+	for (size_t i = 0; i < hot.n; i++) {
+		const struct vma *m = vma_of(&hot.r[i], v, nv);
+		ok[i] = m && (!m->huge || (!m->file && make_small(&hot.r[i], psize)));
+	}
+}
+
+static int register_held(int ring, const bool *ok, const struct vma *v, size_t nv, bool anon_only)
 {
 	static struct iovec iov[MAX_RANGES];
 	size_t n = 0, bytes = 0;
 	for (size_t i = 0; i < hot.n; i++) {
 		size_t len = hot.r[i].end - hot.r[i].start;
-		hot.held[i] = bytes + len <= MAX_HELD && may_hold(&hot.r[i], v, nv, anon_only);
+		const struct vma *m = vma_of(&hot.r[i], v, nv);
+		hot.held[i] = bytes + len <= MAX_HELD && ok[i] && m && !(anon_only && m->file);
 		if (hot.held[i]) {
 			iov[n++] = (struct iovec){(void *)hot.r[i].start, len};
 			bytes += len;
@@ -263,6 +298,7 @@ static int register_held(int ring, const struct vma *v, size_t nv, bool anon_onl
 int cvb_hotset_hold(void)
 {
 	static struct vma v[MAX_VMAS];
+	static bool ok[MAX_RANGES];
 	if (hot.ring >= 0 || hot.n == 0)
 		return 0;
 	struct io_uring_params params;
@@ -271,9 +307,10 @@ int cvb_hotset_hold(void)
 	if (ring < 0)
 		return -1;
 	size_t nv = read_vmas(v, MAX_VMAS);
+	find_holdable(ok, v, nv);
 	/* kernels before 6.5 pin no file-backed page, not even a private copy of one */
-	if (nv == 0 ||
-	    (register_held(ring, v, nv, false) < 0 && register_held(ring, v, nv, true) < 0)) {
+	if (nv == 0 || (register_held(ring, ok, v, nv, false) < 0 &&
+			register_held(ring, ok, v, nv, true) < 0)) {
 		close(ring);
 		return -1;
 	}

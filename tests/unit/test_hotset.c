@@ -1,9 +1,10 @@
 /*
  * Unit tests for the learned pages a job writes (src/runner/hotset.c): the
  * learning round finds the pages it wrote; once the zygote holds them, a
- * child has its own copy of each from the moment it exists, shares every
- * other page with the zygote as fork always did, and never has the ring
- * that holds them.
+ * child has its own copy of each from the moment it exists (those inside a
+ * huge page too, without the rest of its 2 MiB), shares every other page
+ * with the zygote as fork always did, and never has the ring that holds
+ * them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,14 +33,21 @@
 #define PM_EXCLUSIVE (1ULL << 56)
 #define PM_PRESENT   (1ULL << 63)
 
+#define HUGE (2u << 20)
+
 /* Small pages of their own: an anonymous mapping never backed by a huge page. */
 static char *area;
+/* 2 MiB advised for a huge page (where the machine has them), of which a job writes 2 pages. */
+static char *huge;
+#define HUGE_WRITTEN(i) (huge + 100 * PAGE + (i)*200 * PAGE)
 
 static int write_pages(void *arg)
 {
 	char *a = arg;
 	for (int i = 0; i < WRITTEN; i++)
 		a[i * PAGE] = 'w';
+	HUGE_WRITTEN(0)[0] = 'w';
+	HUGE_WRITTEN(1)[0] = 'w';
 	return 0;
 }
 
@@ -52,20 +60,39 @@ static int setup(void **state)
 		return -1;
 	madvise(area, (WRITTEN + UNTOUCHED) * PAGE, MADV_NOHUGEPAGE);
 	memset(area, 'z', (WRITTEN + UNTOUCHED) * PAGE); /* all present in the "zygote" */
+	char *raw =
+	    mmap(NULL, 2 * HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return -1;
+	huge = (char *)(((uintptr_t)raw + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+	madvise(huge, HUGE, MADV_HUGEPAGE);
+	memset(huge, 'z', HUGE);
 	return cvb_hotset_learn(write_pages, area);
 }
 
-/* The pagemap entry of page p of the area, as the calling process maps it. */
-static uint64_t pagemap(int page)
+/* The pagemap entry of the page at p, as the calling process maps it. */
+static uint64_t pagemap_at(const char *p)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t e = 0;
-	off_t off = (off_t)((uintptr_t)(area + page * PAGE) / PAGE * sizeof(e));
+	off_t off = (off_t)((uintptr_t)p / PAGE * sizeof(e));
 	if (fd < 0 || pread(fd, &e, sizeof(e), off) != sizeof(e))
 		e = 0;
 	if (fd >= 0)
 		close(fd);
 	return e;
+}
+
+/* The same for page p of the area. */
+static uint64_t pagemap(int page)
+{
+	return pagemap_at(area + page * PAGE);
+}
+
+static bool own(const char *p)
+{
+	uint64_t e = pagemap_at(p);
+	return (e & PM_PRESENT) && (e & PM_EXCLUSIVE);
 }
 
 static bool io_uring_allowed(void)
@@ -112,12 +139,19 @@ static void test_learning_finds_the_written_pages(void **state)
  */
 static int check_child(void)
 {
-	for (int i = 0; i < WRITTEN + UNTOUCHED; i++) {
-		uint64_t e = pagemap(i);
-		bool own = (e & PM_PRESENT) && (e & PM_EXCLUSIVE);
-		if (own != (i < WRITTEN))
+	for (int i = 0; i < WRITTEN + UNTOUCHED; i++)
+		if (own(area + i * PAGE) != (i < WRITTEN))
 			return i + 1;
-	}
+	/*
+	 * In the huge page: the two written pages are the child's own, and no
+	 * other page of the 2 MiB was copied with them.
+	 */
+	if (!own(HUGE_WRITTEN(0)) || !own(HUGE_WRITTEN(1)))
+		return 100;
+	for (unsigned off = 0; off < HUGE; off += PAGE)
+		if (huge + off != HUGE_WRITTEN(0) && huge + off != HUGE_WRITTEN(1) &&
+		    own(huge + off))
+			return 101;
 	return 0;
 }
 
@@ -144,6 +178,9 @@ static void test_held_pages_are_each_childs_own_from_fork(void **state)
 	/* the zygote's own pages stay its own too: nothing of them is shared */
 	for (int i = 0; i < WRITTEN; i++)
 		assert_true(pagemap(i) & PM_EXCLUSIVE);
+	/* what the learning round wrote in the huge page is the zygote's as it was */
+	assert_int_equal(HUGE_WRITTEN(0)[0], 'z');
+	assert_int_equal(HUGE_WRITTEN(1)[PAGE - 1], 'z');
 }
 
 static void test_a_childs_writes_and_the_zygotes_stay_apart(void **state)
