@@ -70,6 +70,7 @@ enum cvb_frame_type {
 	CVB_FRAME_STARTED = 17, /* empty; the job's pidfd attached */
 	CVB_FRAME_EXITED = 18,	/* JSON: wait status and rusage of the job */
 	CVB_FRAME_FATAL = 19,	/* JSON: the runner itself failed */
+	CVB_FRAME_SPARE = 21,	/* empty; fds: a ready spare's job socket, its pidfd */
 	/* spare child -> zygote, inside the runner */
 	CVB_FRAME_CODE = 20, /* the converter's marshalled code object, for later spares */
 	/* job -> host, per-job channel */

@@ -73,6 +73,7 @@ static const char *const type_names[] = {
     [CVB_FRAME_RESULT] = "RESULT",     [CVB_FRAME_JOB_ERROR] = "JOB_ERROR",
     [CVB_FRAME_FINDINGS] = "FINDINGS", [CVB_FRAME_REPORT] = "REPORT",
     [CVB_FRAME_DONE] = "DONE",	       [CVB_FRAME_LISTENER] = "LISTENER",
+    [CVB_FRAME_SPARE] = "SPARE",
 };
 
 const char *cvb_frame_type_name(uint16_t type)

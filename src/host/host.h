@@ -21,6 +21,19 @@
 #define CVB_LOG_MAX_LINES 10000
 #define CVB_LOG_MAX_BYTES (1u << 20)
 #define CVB_LOG_LINE_MAX  8192
+#define CVB_HOST_SPARES	  8   /* ready spares a runner offers at most (MAX_SPARES of the zygote) */
+#define CVB_SPARE_WAIT_S  1.0 /* then a job goes to the zygote, which forks it itself */
+
+/*
+ * A process the zygote prepared for the runner's policy, waiting for its JOB
+ * (SPARE frame): the host sends it there itself, so a job never waits for
+ * the zygote, which may be busy forking the next one.
+ */
+struct host_spare {
+	uint64_t id; /* the runner's name for it, in the EXITED of its job */
+	int sock;    /* the spare's job socket */
+	int pidfd;
+};
 
 struct runner_proc {
 	pid_t pid;
@@ -33,6 +46,10 @@ struct runner_proc {
 	unsigned active; /* jobs started and not yet EXITED */
 	json_t *layers;	 /* from READY */
 	int landlock_abi;
+	struct host_spare spares[CVB_HOST_SPARES]; /* oldest first */
+	size_t n_spares;
+	unsigned spares_expected; /* what the runner keeps ready (SETUP) */
+	double spare_wait_until;  /* a job waits for a spare until then (0: none waits) */
 };
 
 struct linebuf {
@@ -43,6 +60,7 @@ struct linebuf {
 
 struct host_job {
 	uint64_t id;
+	uint64_t runner_id; /* the runner's name for it: the id, or the spare's it took */
 	char *input;
 	struct runner_proc *runner;
 	int chan_fd, out_fd, err_fd, pidfd;
@@ -128,6 +146,12 @@ bool cvb_runner_release(struct runner_proc *rp);
 /* Reap a released runner and free it: false (and nothing done) while it runs, unless forced. */
 bool cvb_runner_reap(struct runner_proc *rp, bool force);
 void cvb_runner_stop(struct runner_proc *rp);
+/* A SPARE frame: keep the spare (its descriptors are the runner's now), or close them. */
+void cvb_runner_add_spare(struct runner_proc *rp, uint64_t id, int *fds, size_t nfds);
+/* The runner reported spare id gone before the host used it. */
+void cvb_runner_forget_spare(struct runner_proc *rp, uint64_t id);
+/* Let every spare go (each ends when its socket does). */
+void cvb_runner_drop_spares(struct runner_proc *rp);
 int cvb_runner_check_layers(struct cvb_sandbox *sb, struct runner_proc *rp, struct cvb_error *err);
 
 /* job.c */

@@ -123,7 +123,7 @@ static struct host_job *job_new(uint64_t id, const char *input)
 	struct host_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	j->id = id;
+	j->id = j->runner_id = id;
 	j->input = input ? strdup(input) : NULL;
 	j->chan_fd = j->out_fd = j->err_fd = j->pidfd = j->input_fd = -1;
 	j->listener = j->listener_rx = -1;
@@ -158,13 +158,48 @@ static int make_tally(struct host_job *j, struct cvb_error *err)
 	return fd;
 }
 
-/* The JOB frame, with the job's descriptors; for inline validation the bytes follow. */
+/*
+ * A conversion goes to the oldest ready spare, straight from the host: the
+ * spare has the pidfd the job is known by, and the runner reports its exit
+ * under the spare's id. A spare that died first cannot take it (the write
+ * fails; the runner reports that exit too), and the next one is tried.
+ */
+static int send_to_spare(struct host_job *j, const char *spec, int *child, size_t nfds)
+{
+	struct runner_proc *rp = j->runner;
+	while (rp->n_spares > 0) {
+		struct host_spare sp = rp->spares[0];
+		memmove(&rp->spares[0], &rp->spares[1], --rp->n_spares * sizeof(sp));
+		int rc = cvb_frame_write_fds(sp.sock, CVB_FRAME_JOB, j->id, spec, strlen(spec),
+					     child, nfds);
+		close(sp.sock);
+		if (rc == CVB_FRAME_OK) {
+			j->pidfd = sp.pidfd;
+			j->runner_id = sp.id;
+			return CVB_FRAME_OK;
+		}
+		close(sp.pidfd);
+	}
+	return CVB_FRAME_IO;
+}
+
+/*
+ * The JOB frame, with the job's descriptors: to a spare, or else to the
+ * runner, which forks the job (and sends STARTED); for inline validation the
+ * bytes follow.
+ */
 static int send_job(struct cvb_sandbox *sb, struct host_job *j, enum cvb_job_mode mode,
 		    int child[5], bool with_input)
 {
 	char *spec = job_json(sb, j, mode);
+	size_t nfds = with_input ? 5 : 4;
+	if (spec && mode == CVB_JOB_CONVERT && !j->inline_src &&
+	    send_to_spare(j, spec, child, nfds) == CVB_FRAME_OK) {
+		free(spec);
+		return CVB_FRAME_OK;
+	}
 	int rc = spec ? cvb_frame_write_fds(j->runner->ctl_fd, CVB_FRAME_JOB, j->id, spec,
-					    strlen(spec), child, with_input ? 5 : 4)
+					    strlen(spec), child, nfds)
 		      : CVB_FRAME_NOMEM;
 	free(spec);
 	if (rc == CVB_FRAME_OK && j->inline_src)

@@ -47,6 +47,7 @@ static int send_setup(struct cvb_sandbox *sb, struct runner_proc *rp)
 	 * does neither.
 	 */
 	unsigned spares = sb->opts.cold ? 0 : sb->opts.jobs + 1;
+	rp->spares_expected = spares;
 	json_t *o = json_pack(
 	    "{s:I, s:b, s:s, s:b, s:I, s:b, s:I, s:I}", "max_frame", (json_int_t)sb->opts.max_frame,
 	    "network", network, "converter_path", sb->converter_abs, "preload", !sb->opts.cold,
@@ -159,8 +160,40 @@ static void close_channel(struct runner_proc *rp)
 	}
 }
 
+void cvb_runner_add_spare(struct runner_proc *rp, uint64_t id, int *fds, size_t nfds)
+{
+	if (nfds == 2 && rp->n_spares < CVB_HOST_SPARES && !rp->dead) {
+		rp->spares[rp->n_spares++] = (struct host_spare){id, fds[0], fds[1]};
+		return;
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+void cvb_runner_forget_spare(struct runner_proc *rp, uint64_t id)
+{
+	for (size_t i = 0; i < rp->n_spares; i++)
+		if (rp->spares[i].id == id) {
+			close(rp->spares[i].sock);
+			close(rp->spares[i].pidfd);
+			memmove(&rp->spares[i], &rp->spares[i + 1],
+				(--rp->n_spares - i) * sizeof(rp->spares[0]));
+			return;
+		}
+}
+
+void cvb_runner_drop_spares(struct runner_proc *rp)
+{
+	for (size_t i = 0; i < rp->n_spares; i++) {
+		close(rp->spares[i].sock); /* its read ends, and so does the spare */
+		close(rp->spares[i].pidfd);
+	}
+	rp->n_spares = 0;
+}
+
 static void free_runner(struct runner_proc *rp)
 {
+	cvb_runner_drop_spares(rp);
 	if (rp->pidfd >= 0)
 		close(rp->pidfd);
 	json_decref(rp->layers);

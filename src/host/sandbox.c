@@ -268,6 +268,23 @@ static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t i
 }
 
 /*
+ * Whether the next job waits for the zygote's next spare: it is on its way
+ * (the zygote forks one as soon as one is taken, and a few when it starts),
+ * and a job the zygote forks itself would wait for the zygote anyway, and
+ * then build its mount view and compile the converter on its own clock. A
+ * zygote that offers none within CVB_SPARE_WAIT_S forks the job itself.
+ */
+static bool wait_for_spare(struct runner_proc *rp)
+{
+	if (!rp || rp->dead || rp->spares_expected == 0 || rp->n_spares > 0)
+		return false;
+	double now = cvb_now();
+	if (rp->spare_wait_until == 0)
+		rp->spare_wait_until = now + CVB_SPARE_WAIT_S;
+	return now < rp->spare_wait_until;
+}
+
+/*
  * A free slot takes the next input. In cold mode its runner is spawned and
  * the job starts when the runner's READY comes: runners start up alongside
  * the running jobs, whose frames and refused calls are answered meanwhile.
@@ -275,15 +292,20 @@ static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t i
 static void start_queued(struct cvb_sandbox *sb)
 {
 	while (sb->n_queue > 0 && sb->n_jobs + sb->n_starting < sb->opts.jobs) {
+		struct cvb_error err = {""};
+		struct runner_proc *rp = sb->opts.cold ? NULL : runner_for_job(sb, &err);
+		if (wait_for_spare(rp))
+			return; /* its SPARE frame starts it (poll_once) */
 		char *input = sb->queue[0].input;
 		uint64_t id = sb->queue[0].id;
 		memmove(sb->queue, sb->queue + 1, --sb->n_queue * sizeof(*sb->queue));
-		struct cvb_error err = {""};
 		if (!sb->opts.cold) {
-			begin_job(sb, runner_for_job(sb, &err), id, input, &err);
+			if (rp)
+				rp->spare_wait_until = 0;
+			begin_job(sb, rp, id, input, &err);
 			continue;
 		}
-		struct runner_proc *rp = cvb_runner_spawn(sb, &err);
+		rp = cvb_runner_spawn(sb, &err);
 		if (rp)
 			sb->starting[sb->n_starting++] = (struct starting){rp, id, input};
 		else
@@ -319,7 +341,7 @@ static void on_runner_ready(struct cvb_sandbox *sb, struct runner_proc *rp)
 static struct host_job *job_by_id(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t id)
 {
 	for (size_t i = 0; i < sb->n_jobs; i++)
-		if (sb->jobs[i]->id == id && sb->jobs[i]->runner == rp)
+		if (sb->jobs[i]->runner_id == id && sb->jobs[i]->runner == rp)
 			return sb->jobs[i];
 	return NULL;
 }
@@ -327,6 +349,7 @@ static struct host_job *job_by_id(struct cvb_sandbox *sb, struct runner_proc *rp
 static void runner_died(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	rp->dead = true;
+	cvb_runner_drop_spares(rp);
 	for (size_t i = 0; i < sb->n_jobs; i++)
 		if (sb->jobs[i]->runner == rp && !sb->jobs[i]->exited) {
 			cvb_job_kill(sb->jobs[i]);
@@ -335,7 +358,10 @@ static void runner_died(struct cvb_sandbox *sb, struct runner_proc *rp)
 	rp->active = 0;
 }
 
-/* A frame on a runner's control channel: STARTED/EXITED for one of our jobs, or FATAL. */
+/*
+ * A frame on a runner's control channel: a ready SPARE, STARTED/EXITED for
+ * one of our jobs (or the exit of a spare not used), or FATAL.
+ */
 static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 {
 	struct cvb_frame_header h;
@@ -350,12 +376,16 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 		free(payload);
 		return;
 	}
-	struct host_job *j = job_by_id(sb, rp, h.job_id);
-	if (j)
+	struct host_job *j = h.type == CVB_FRAME_SPARE ? NULL : job_by_id(sb, rp, h.job_id);
+	if (h.type == CVB_FRAME_SPARE)
+		cvb_runner_add_spare(rp, h.job_id, fds, nfds);
+	else if (j)
 		cvb_job_on_control(j, &h, payload, fds, nfds);
 	else
 		for (size_t i = 0; i < nfds; i++)
 			close(fds[i]);
+	if (!j && h.type == CVB_FRAME_EXITED)
+		cvb_runner_forget_spare(rp, h.job_id);
 	if (h.type == CVB_FRAME_FATAL)
 		runner_died(sb, rp);
 	free(payload);
@@ -407,6 +437,8 @@ static int poll_timeout_ms(struct cvb_sandbox *sb)
 	for (size_t k = 0; k < sb->n_reaping; k++)
 		if (sb->reaping[k]->gone_by < next)
 			next = sb->reaping[k]->gone_by;
+	if (sb->warm && sb->warm->spare_wait_until > 0 && sb->warm->spare_wait_until < next)
+		next = sb->warm->spare_wait_until;
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
 		double t = j->exited ? j->grace_until : (j->timed_out ? now + 0.05 : j->deadline);

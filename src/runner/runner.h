@@ -38,15 +38,26 @@
  * until CPython has specialised what every job runs, fills the holes its
  * start-up left in pymalloc's pools and malloc's heap so that a job's new
  * objects land packed in fresh memory (arena.c), then, as its last step
- * before its first fork, learns which of its pages a job writes (hotset.c). It keeps one spare
- * child per job slot, plus one, forked ahead. A spare copies those pages, builds the mount view
- * with an input folder staged read-only, drops every capability, applies
- * Landlock and seccomp, and makes the converter a code object, all before
- * its job is known; the first spare compiles, later ones load the code
- * object it marshalled (CODE frame; the zygote only stores the bytes). When
- * the job arrives the spare copies the input in through the stage's last
- * writable descriptor, closes it, sets the job's descriptors and limits,
- * and runs the converter: no privilege is left by then, and none is needed.
+ * before its first fork, learns which of its pages a job writes (hotset.c),
+ * and holds those it can, so that fork itself copies them into each child.
+ * It keeps one spare child per job slot, plus one, forked ahead. A spare
+ * copies the rest of those pages, builds the mount view with an input
+ * folder staged read-only, drops every capability, applies Landlock and
+ * seccomp, and makes the converter a code object, all before its job is
+ * known; the first spare compiles, later ones load the code object it
+ * marshalled (CODE frame; the zygote only stores the bytes).
+ *
+ * The zygote offers each spare to the host (SPARE frame: the spare's job
+ * socket and pidfd), and the host sends a conversion's JOB frame straight
+ * to the oldest one: no job waits for the zygote, which meanwhile forks the
+ * next spare (a spare closes its socket to the zygote when it takes its
+ * job). The zygote still reaps it and reports its exit under the spare's id.
+ * A JOB frame on the control channel (no spare ready, or a validation job)
+ * is forked as in 3. When the job arrives the spare checks that it asks for
+ * the policy the spare was prepared for, copies the input in through the
+ * stage's last writable descriptor, closes it, sets the job's descriptors
+ * and limits, and runs the converter: no privilege is left by then, and
+ * none is needed.
  */
 #ifndef CONVBOX_RUNNER_H
 #define CONVBOX_RUNNER_H

@@ -32,7 +32,8 @@
  */
 #define MAX_JOBS	128
 #define MAX_SPARES	8
-#define MAX_SHARED_CODE (64u << 10) /* fits a socket buffer: see spare_child */
+#define MAX_SHARED_CODE (64u << 10)  /* fits a socket buffer: see spare_child */
+#define SPARE_ID_BASE	(1ull << 62) /* the ids of spares: never one of the host's job ids */
 
 struct job_slot {
 	uint64_t id;
@@ -43,10 +44,15 @@ struct job_slot {
 
 /*
  * A pre-forked child of the runner's policy, confined as far as that policy
- * allows (see spare_child), waiting on `sock` for its JOB frame: the fork,
- * the mounts, the layers and the copied pages are off the job's clock.
+ * allows (see spare_child), waiting for its JOB frame: the fork, the mounts,
+ * the layers and the copied pages are off the job's clock. The host has the
+ * other end of its job socket (SPARE frame) and sends the JOB there itself,
+ * so the zygote is not on a job's path at all. `sock` is the spare's line to
+ * the zygote: the compiled converter comes that way, and the spare closes it
+ * when it takes its job, which tells the zygote to fork the next one.
  */
 struct spare {
+	uint64_t id; /* the host's name for it, and for its job's EXITED */
 	pid_t pid;
 	int pidfd;
 	int sock;
@@ -59,6 +65,7 @@ struct zygote {
 	size_t n_jobs;
 	struct spare spares[MAX_SPARES]; /* oldest first */
 	size_t n_spares;
+	uint64_t next_spare_id;
 };
 
 static void send_fatal(struct cvb_runner *r, const char *msg)
@@ -270,11 +277,17 @@ static int fork_confined(struct zygote *z, bool trusted, bool in_view, child_fn 
 	return 0;
 }
 
+/* A child the zygote watches until it exits, and then reports under id. */
+static void add_job(struct zygote *z, uint64_t id, const struct forked *f)
+{
+	z->jobs[z->n_jobs++] =
+	    (struct job_slot){.id = id, .pid = f->pid, .pidfd = f->pidfd, .signals = f->signals};
+}
+
 /* A forked job is the host's from now on: it gets the pidfd with STARTED. */
 static int register_job(struct zygote *z, uint64_t id, const struct forked *f)
 {
-	struct job_slot *s = &z->jobs[z->n_jobs++];
-	*s = (struct job_slot){.id = id, .pid = f->pid, .pidfd = f->pidfd, .signals = f->signals};
+	add_job(z, id, f);
 	return cvb_frame_write_fds(z->r.ctl_fd, CVB_FRAME_STARTED, id, NULL, 0, &f->pidfd, 1);
 }
 
@@ -300,27 +313,51 @@ static int spawn_job(struct zygote *z, struct cvb_job *j)
 	return rc < 0 ? rc : register_job(z, j->spec.job_id, &f);
 }
 
-/* Close every descriptor from 3 up except a and b. */
-static void close_all_but(int a, int b)
+static int by_number(const void *a, const void *b)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a;
-	if (lo > 3)
-		syscall(SYS_close_range, 3, lo - 1, 0);
-	if (hi > lo + 1)
-		syscall(SYS_close_range, lo + 1, hi - 1, 0);
-	syscall(SYS_close_range, hi + 1, ~0u, 0);
+	return *(const int *)a - *(const int *)b;
 }
+
+/* Close every descriptor from 3 up except the n in keep. */
+static void close_all_but(int *keep, size_t n)
+{
+	qsort(keep, n, sizeof(*keep), by_number);
+	unsigned next = 3;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > next)
+			syscall(SYS_close_range, next, (unsigned)keep[i] - 1, 0);
+		next = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, next, ~0u, 0);
+}
+
+/* What a spare was prepared for (the runner's policy) is what the job asks for. */
+static bool fits_spare(const struct cvb_runner *r, const struct cvb_jobspec *spec)
+{
+	return spec->trusted == r->trusted && !spec->inline_source && spec->caps == r->caps &&
+	       spec->limits.max_output_mb == r->max_output_mb &&
+	       spec->limits.max_files == r->max_files && spec->limits.max_procs == r->max_procs &&
+	       spec->allow_degraded == r->allow_degraded && spec->converter_path &&
+	       strcmp(spec->converter_path, r->converter_path) == 0;
+}
+
+/* A spare's two sockets: to the zygote, and the one the host sends its JOB on. */
+struct spare_socks {
+	int zygote, job;
+};
 
 /* The spare's life: prepare, warm up, wait for a job, then become it. */
 static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_signal_page *signals)
 {
-	int sock = *(int *)arg;
+	const struct spare_socks *socks = arg;
+	int sock = socks->zygote, job_sock = socks->job;
 	/*
-	 * Keep only the job socket and the sync pipe: in particular not the
-	 * zygote's end of this socket, so that if the zygote dies the read below
-	 * ends, even if the parent-death signal was missed.
+	 * Keep only the spare's two sockets and the sync pipe: in particular not
+	 * the other ends, so that if the host goes away the read below ends,
+	 * even if the parent-death signal was missed.
 	 */
-	close_all_but(sock, sync_fd);
+	int keep[3] = {sock, job_sock, sync_fd};
+	close_all_but(keep, 3);
 	struct cvb_job j;
 	memset(&j, 0, sizeof(j));
 	j.signals = signals;
@@ -360,9 +397,11 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_sig
 	uint8_t *payload = NULL;
 	int fds[5] = {-1, -1, -1, -1, -1};
 	size_t nfds = 5;
-	if (cvb_frame_read(sock, z->r.max_frame, &h, &payload, fds, &nfds) != CVB_FRAME_OK ||
-	    nfds < 4)
-		_exit(0); /* the zygote went away or changed its mind */
+	if (cvb_frame_read(job_sock, z->r.max_frame, &h, &payload, fds, &nfds) != CVB_FRAME_OK ||
+	    h.type != CVB_FRAME_JOB || nfds < 4)
+		_exit(0); /* the host went away or let the runner go */
+	close(sock);	  /* taken: the zygote forks the next spare */
+	close(job_sock);
 	char err[256];
 	if (cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err)) < 0)
 		_exit(CVB_JOBEXIT_SETUP);
@@ -371,7 +410,14 @@ static void spare_child(struct zygote *z, void *arg, int sync_fd, struct cvb_sig
 	j.stderr_fd = fds[2];
 	j.tally_fd = fds[3];
 	j.input_fd = nfds > 4 ? fds[4] : -1;
-	if (j.spec.trusted != z->r.trusted || cvb_contain_finish(&z->r, &j) < 0)
+	if (!fits_spare(&z->r, &j.spec)) {
+		snprintf(j.err, sizeof(j.err),
+			 "the job's policy is not the one its process was "
+			 "prepared for");
+		j.err_layer = "runner";
+		cvb_job_fail(&j, "sandbox_error");
+	}
+	if (cvb_contain_finish(&z->r, &j) < 0)
 		cvb_job_fail(&j, "sandbox_error");
 	cvb_pyhost_run_job(&z->r, &j);
 }
@@ -395,6 +441,13 @@ static void drop_spare(struct zygote *z, size_t idx)
 	munmap(sp.signals, sizeof(*sp.signals));
 }
 
+/* A spare's JOB comes from the host: it gets the spare's job socket and pidfd. */
+static int offer_spare(struct zygote *z, const struct spare *sp, int host_end)
+{
+	int give[2] = {host_end, sp->pidfd};
+	return cvb_frame_write_fds(z->r.ctl_fd, CVB_FRAME_SPARE, sp->id, NULL, 0, give, 2);
+}
+
 /*
  * Keep the runner's number of spares forked: while a job runs, the next
  * ones build their mount views and copy their pages, on the other CPUs.
@@ -402,47 +455,37 @@ static void drop_spare(struct zygote *z, size_t idx)
 static void ensure_spares(struct zygote *z)
 {
 	while (z->n_spares < z->r.spares) {
-		int sv[2];
+		int sv[2], jb[2];
 		struct forked f;
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return;
-		if (fork_confined(z, z->r.trusted, true, spare_child, &sv[1], &f) < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, jb) < 0) {
 			close(sv[0]);
 			close(sv[1]);
 			return;
 		}
+		struct spare_socks socks = {.zygote = sv[1], .job = jb[1]};
+		int rc = fork_confined(z, z->r.trusted, true, spare_child, &socks, &f);
 		close(sv[1]);
-		z->spares[z->n_spares++] = (struct spare){
-		    .pid = f.pid, .pidfd = f.pidfd, .sock = sv[0], .signals = f.signals};
-	}
-}
-
-/* Give the JOB frame and its descriptors to the oldest spare; it becomes the job. */
-static int hand_to_spare(struct zygote *z, const struct cvb_jobspec *spec, const uint8_t *payload,
-			 size_t len, int *fds, size_t nfds)
-{
-	/* a spare's mount view was built from the runner's policy: it must be the job's */
-	if (z->n_spares == 0 || spec->trusted != z->r.trusted || spec->inline_source ||
-	    z->n_jobs >= MAX_JOBS || precompile(z, spec) < 0 || spec->caps != z->r.caps ||
-	    spec->limits.max_output_mb != z->r.max_output_mb ||
-	    spec->limits.max_files != z->r.max_files || spec->limits.max_procs != z->r.max_procs ||
-	    spec->allow_degraded != z->r.allow_degraded || !spec->converter_path ||
-	    strcmp(spec->converter_path, z->r.converter_path) != 0)
-		return -EAGAIN;
-	while (z->n_spares > 0) {
-		struct spare *sp = &z->spares[0];
-		if (cvb_frame_write_fds(sp->sock, CVB_FRAME_JOB, spec->job_id, payload, len, fds,
-					nfds) != CVB_FRAME_OK) {
-			drop_spare(z, 0); /* it died early: try the next */
-			continue;
+		close(jb[1]);
+		if (rc < 0) {
+			close(sv[0]);
+			close(jb[0]);
+			return;
 		}
-		struct spare taken = remove_spare(z, 0);
-		close(taken.sock);
-		struct forked f = {
-		    .pid = taken.pid, .pidfd = taken.pidfd, .signals = taken.signals};
-		return register_job(z, spec->job_id, &f);
+		struct spare *sp = &z->spares[z->n_spares++];
+		*sp = (struct spare){.id = SPARE_ID_BASE + z->next_spare_id++,
+				     .pid = f.pid,
+				     .pidfd = f.pidfd,
+				     .sock = sv[0],
+				     .signals = f.signals};
+		rc = offer_spare(z, sp, jb[0]);
+		close(jb[0]); /* the host has its copy, or the spare is of no use */
+		if (rc != CVB_FRAME_OK) {
+			drop_spare(z, z->n_spares - 1);
+			return;
+		}
 	}
-	return -EAGAIN;
 }
 
 static void close_fds(int *fds, size_t n)
@@ -515,25 +558,22 @@ static int handle_job_frame(struct zygote *z, const struct cvb_frame_header *h, 
 		return -EPROTO;
 	}
 	make_room(z);
-	int rc = hand_to_spare(z, &j.spec, payload, h->len, fds, nfds);
-	if (rc == -EAGAIN) {
-		/* the child takes its spec: parsed again, out of the scratch region */
+	/* the child takes its spec: parsed again, out of the scratch region */
+	cvb_jobspec_clear(&j.spec);
+	cvb_scratch_pause();
+	uint8_t *own_source = NULL;
+	int rc = cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err));
+	if (rc < 0)
+		send_fatal(&z->r, err);
+	else if (j.spec.inline_source)
+		rc = read_inline_source(z, &j, &own_source);
+	if (rc < 0) {
+		close_fds(fds, nfds);
 		cvb_jobspec_clear(&j.spec);
-		cvb_scratch_pause();
-		uint8_t *own_source = NULL;
-		rc = cvb_jobspec_from_json((char *)payload, &j.spec, err, sizeof(err));
-		if (rc < 0)
-			send_fatal(&z->r, err);
-		else if (j.spec.inline_source)
-			rc = read_inline_source(z, &j, &own_source);
-		if (rc < 0) {
-			close_fds(fds, nfds);
-			cvb_jobspec_clear(&j.spec);
-			return -EPROTO;
-		}
-		rc = fork_job(z, &j, own_source, fds, nfds);
-		cvb_wipe_free(own_source);
+		return -EPROTO;
 	}
+	rc = fork_job(z, &j, own_source, fds, nfds);
+	cvb_wipe_free(own_source);
 	close_fds(fds, nfds); /* the child has its copies */
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "cannot start job: %s", strerror(-rc));
@@ -623,23 +663,45 @@ static int handle_control(struct zygote *z)
 }
 
 /*
- * The first spare to compile the converter sends its code object, marshalled:
- * the zygote keeps the bytes as they are (it never reads them) and passes
- * them on to every later spare, which loads them once confined. A spare that
- * sends anything else is dropped.
+ * A spare is a job now, or gone: its process is watched as a job's is, and
+ * its exit reported under the spare's id (the host knows its job by that).
+ * One that broke the protocol is killed first.
  */
-static void take_code(struct zygote *z, size_t idx)
+static void spare_taken(struct zygote *z, size_t idx, bool kill)
+{
+	struct spare sp = remove_spare(z, idx);
+	close(sp.sock);
+	if (kill)
+		syscall(SYS_pidfd_send_signal, sp.pidfd, SIGKILL, NULL, 0);
+	make_room(z);
+	struct forked f = {.pid = sp.pid, .pidfd = sp.pidfd, .signals = sp.signals};
+	add_job(z, sp.id, &f);
+}
+
+/*
+ * A spare's socket to the zygote. The first spare to compile the converter
+ * sends its code object, marshalled: the zygote keeps the bytes as they are
+ * (it never reads them) and passes them on to every later spare, which loads
+ * them once confined; a later one is read and let go. The end of the socket
+ * means the spare took its JOB from the host (or died). Anything else breaks
+ * the protocol.
+ */
+static void on_spare(struct zygote *z, size_t idx)
 {
 	struct cvb_frame_header h;
 	uint8_t *p = NULL;
 	int rc = cvb_frame_read(z->spares[idx].sock, z->r.max_frame, &h, &p, NULL, NULL);
-	if (rc == CVB_FRAME_OK && h.type == CVB_FRAME_CODE && h.len > 0 && !z->r.code) {
-		z->r.code = p;
-		z->r.code_len = h.len;
+	if (rc == CVB_FRAME_OK && h.type == CVB_FRAME_CODE && h.len > 0) {
+		if (!z->r.code) {
+			z->r.code = p;
+			z->r.code_len = h.len;
+		} else {
+			free(p);
+		}
 		return;
 	}
 	free(p);
-	drop_spare(z, idx);
+	spare_taken(z, idx, rc != CVB_FRAME_EOF);
 }
 
 static void serve_jobs(struct zygote *z)
@@ -647,7 +709,7 @@ static void serve_jobs(struct zygote *z)
 	int running = 1;
 	while (running || z->n_jobs > 0) {
 		struct pollfd pfd[MAX_JOBS + MAX_SPARES + 1];
-		size_t n = 0, n_spares = z->r.code ? 0 : z->n_spares;
+		size_t n = 0, n_spares = z->n_spares;
 		for (size_t i = 0; i < z->n_jobs; i++)
 			pfd[n++] = (struct pollfd){.fd = z->jobs[i].pidfd, .events = POLLIN};
 		for (size_t i = 0; i < n_spares; i++)
@@ -659,13 +721,18 @@ static void serve_jobs(struct zygote *z)
 				continue;
 			break;
 		}
-		size_t n_jobs = z->n_jobs;
+		size_t n_jobs = z->n_jobs, taken = 0;
 		for (size_t i = n_spares; i-- > 0;)
-			if (pfd[n_jobs + i].revents && !z->r.code)
-				take_code(z, i);
+			if (pfd[n_jobs + i].revents) {
+				size_t before = z->n_spares;
+				on_spare(z, i);
+				taken += before - z->n_spares;
+			}
 		for (size_t i = n_jobs; i-- > 0;)
 			if (pfd[i].revents)
 				reap_job(z, i);
+		if (taken && running)
+			ensure_spares(z); /* the next ones, while the taken run */
 		if (running && pfd[n - 1].revents && handle_control(z) <= 0)
 			running = 0;
 	}

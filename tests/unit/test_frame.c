@@ -95,7 +95,7 @@ static const uint16_t known_types[] = {
     CVB_FRAME_READY,  CVB_FRAME_STARTED,   CVB_FRAME_EXITED,   CVB_FRAME_FATAL,
     CVB_FRAME_CODE,   CVB_FRAME_LOG,	   CVB_FRAME_DENIED,   CVB_FRAME_OUTPUT,
     CVB_FRAME_RESULT, CVB_FRAME_JOB_ERROR, CVB_FRAME_FINDINGS, CVB_FRAME_REPORT,
-    CVB_FRAME_DONE,   CVB_FRAME_LISTENER,
+    CVB_FRAME_DONE,   CVB_FRAME_LISTENER,  CVB_FRAME_SPARE,
 };
 #define N_KNOWN_TYPES (sizeof(known_types) / sizeof(known_types[0]))
 
@@ -327,7 +327,7 @@ static void test_decode_bad_check(void **state)
 
 static void test_decode_bad_type(void **state)
 {
-	static const uint16_t bad[] = {0, 5, 15, 21, 31, 41, 64, 255, 256, 1000, UINT16_MAX};
+	static const uint16_t bad[] = {0, 5, 15, 22, 31, 41, 64, 255, 256, 1000, UINT16_MAX};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t raw[HDR];
 		struct cvb_frame_header h;

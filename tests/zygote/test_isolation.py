@@ -357,6 +357,55 @@ class ZygoteRestart(unittest.TestCase):
         self.assertEqual(proc.returncode, 6)
 
 
+class DirectHandOff(unittest.TestCase):
+    """The host hands each conversion straight to a ready spare: a zygote that
+    cannot run (stopped here) holds up no job while it has spares ready."""
+
+    def test_stopped_zygote_holds_up_no_ready_spare(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = []
+            for i, text in enumerate(["slow\n", "x\n", "x\n", "x\n"]):
+                p = pathlib.Path(tmp) / ("f%d.csv" % i)
+                p.write_text(text)
+                inputs.append(str(p))
+            # --jobs 1: two spares ready; the first job sleeps 3 s
+            cmd = [CONVBOX, "run", str(HERE / "slow_converter.py")] + inputs + [
+                "--jobs", "1", "--skip-validation", "--timeout", "60", "--arg", "sleep=3"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            zygote = None
+            try:
+                for _ in range(100):
+                    found = runner_children(proc.pid)
+                    if found and len(runner_children(found[0])) >= 3:  # the job and 2 spares
+                        zygote = found[0]
+                        break
+                    time.sleep(0.05)
+                self.assertIsNotNone(zygote, "no zygote with its job and spares found")
+                time.sleep(1.0)  # the spares are offered to the host and ready
+                os.kill(zygote, signal.SIGSTOP)
+                got = b""
+                deadline = time.monotonic() + 30
+                while got.count(b"\n") < 3 and time.monotonic() < deadline:
+                    ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+                    if ready:
+                        got += os.read(proc.stdout.fileno(), 65536)
+                lines = [json.loads(l) for l in got.splitlines()]
+                # the slow job, and the two the spares took while the zygote was stopped
+                self.assertEqual([l["outcome"] for l in lines], ["completed"] * 3, lines)
+                self.assertEqual(proc.poll(), None, "the fourth input needs the zygote")
+                os.kill(zygote, signal.SIGCONT)
+                out, err = proc.communicate(timeout=60)
+            finally:
+                if zygote and proc.poll() is None:
+                    os.kill(zygote, signal.SIGCONT)
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            lines += [json.loads(l) for l in out.splitlines()]
+            self.assertEqual([l["outcome"] for l in lines], ["completed"] * 4, err.decode())
+            self.assertEqual(proc.returncode, 0, err.decode())
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--convbox", required=True)
