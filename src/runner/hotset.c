@@ -11,18 +11,20 @@
  *
  * Two ways to have them copied before the job runs:
  *
- *  - Held pages (cvb_hotset_hold). The zygote pins the learned pages of its
- *    small-page mappings as io_uring fixed buffers. The kernel never shares
- *    a pinned page with a child (fork copies it at once, so that the pin
- *    keeps meaning the parent's page), and a copy made inside fork costs
- *    about half of a fault: no exception, no page-table walk, no TLB flush.
- *    The ring that holds the pins never reaches a child: each closes it
- *    first (cvb_hotset_forget), and a job's seccomp filter refuses io_uring.
- *    Pages inside a transparent huge page are not held: a pin holds the
- *    whole 2 MiB folio, which fork would then copy entire.
- *  - The rest, copied by each spare child ahead of its job
- *    (MADV_POPULATE_WRITE over all ranges in one process_madvise() call),
- *    without running any Python, so the job finds them copied.
+ *  - Held pages (cvb_hotset_hold). The zygote pins the learned pages as
+ *    io_uring fixed buffers. The kernel never shares a pinned page with a
+ *    child (fork copies it at once, so that the pin keeps meaning the
+ *    parent's page), and a copy made inside fork costs about half of a
+ *    fault: no exception, no page-table walk, no TLB flush. The ring that
+ *    holds the pins never reaches a child: each closes it first
+ *    (cvb_hotset_forget), and a job's seccomp filter refuses io_uring. A
+ *    learned page inside a transparent huge page is first made a small page
+ *    of its own (make_small): a pin holds the whole folio, and fork would
+ *    copy all 2 MiB of it.
+ *  - The rest (beyond MAX_HELD, or where pinning is refused), copied by
+ *    each spare child ahead of its job (MADV_POPULATE_WRITE over all ranges
+ *    in one process_madvise() call), without running any Python, so the job
+ *    finds them copied.
  *
  * If learning fails, or the kernel lacks MADV_POPULATE_WRITE (before 5.14),
  * nothing is touched ahead and the job takes its own faults. Where io_uring
