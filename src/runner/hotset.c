@@ -73,9 +73,10 @@ static struct {
 	int ring; /* the io_uring whose fixed buffers they are; -1: none */
 } hot = {.ring = -1};
 
-static void add_page(uintptr_t page, size_t psize)
+/* A range never spans two mappings: each is held, or not, by what its mapping is. */
+static void add_page(uintptr_t page, size_t psize, uintptr_t mapping_start)
 {
-	if (hot.n > 0 && hot.r[hot.n - 1].end == page) {
+	if (hot.n > 0 && hot.r[hot.n - 1].end == page && page != mapping_start) {
 		hot.r[hot.n - 1].end += psize;
 	} else if (hot.n < MAX_RANGES) {
 		hot.r[hot.n++] = (struct range){page, page + psize};
@@ -103,7 +104,7 @@ static void scan_mapping(int pagemap, uintptr_t start, uintptr_t end, size_t psi
 			return;
 		for (size_t i = 0; i < (size_t)got / sizeof(buf[0]); i++, a += psize)
 			if ((buf[i] & want_bits) == want_bits)
-				add_page(a, psize);
+				add_page(a, psize, start);
 	}
 }
 
