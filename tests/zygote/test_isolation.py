@@ -327,16 +327,22 @@ class HostDeath(unittest.TestCase):
                     os.close(fd)
 
 
+def slow_then_quick(tmp):
+    """Four inputs for slow_converter.py: the first makes its job sleep, the others do not."""
+    inputs = []
+    for i, text in enumerate(["slow\n", "x\n", "x\n", "x\n"]):
+        p = pathlib.Path(tmp) / ("f%d.csv" % i)
+        p.write_text(text)
+        inputs.append(str(p))
+    return inputs
+
+
 class ZygoteRestart(unittest.TestCase):
     """A zygote that dies is replaced: the job in flight is a sandbox_error, the rest convert."""
 
     def test_killed_zygote_is_restarted(self):
         with tempfile.TemporaryDirectory() as tmp:
-            inputs = []
-            for i, text in enumerate(["slow\n", "x\n", "x\n", "x\n"]):
-                p = pathlib.Path(tmp) / ("f%d.csv" % i)
-                p.write_text(text)
-                inputs.append(str(p))
+            inputs = slow_then_quick(tmp)
             cmd = [CONVBOX, "run", str(HERE / "slow_converter.py")] + inputs + [
                 "--jobs", "1", "--skip-validation", "--timeout", "60"]
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -363,11 +369,7 @@ class DirectHandOff(unittest.TestCase):
 
     def test_stopped_zygote_holds_up_no_ready_spare(self):
         with tempfile.TemporaryDirectory() as tmp:
-            inputs = []
-            for i, text in enumerate(["slow\n", "x\n", "x\n", "x\n"]):
-                p = pathlib.Path(tmp) / ("f%d.csv" % i)
-                p.write_text(text)
-                inputs.append(str(p))
+            inputs = slow_then_quick(tmp)
             # --jobs 1: two spares ready; the first job sleeps 3 s
             cmd = [CONVBOX, "run", str(HERE / "slow_converter.py")] + inputs + [
                 "--jobs", "1", "--skip-validation", "--timeout", "60", "--arg", "sleep=3"]
