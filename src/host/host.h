@@ -49,7 +49,7 @@ struct runner_proc {
 	struct host_spare spares[CVB_HOST_SPARES]; /* oldest first */
 	size_t n_spares;
 	unsigned spares_expected; /* what the runner keeps ready (SETUP) */
-	double spare_wait_until;  /* a job waits for a spare until then (0: none waits) */
+	double spare_wait_until;  /* jobs wait for a spare until then (0: none has waited) */
 };
 
 struct linebuf {

@@ -164,6 +164,7 @@ void cvb_runner_add_spare(struct runner_proc *rp, uint64_t id, int *fds, size_t 
 {
 	if (nfds == 2 && rp->n_spares < CVB_HOST_SPARES && !rp->dead) {
 		rp->spares[rp->n_spares++] = (struct host_spare){id, fds[0], fds[1]};
+		rp->spare_wait_until = 0; /* the next job without one waits again */
 		return;
 	}
 	for (size_t i = 0; i < nfds; i++)

@@ -272,7 +272,8 @@ static void begin_job(struct cvb_sandbox *sb, struct runner_proc *rp, uint64_t i
  * (the zygote forks one as soon as one is taken, and a few when it starts),
  * and a job the zygote forks itself would wait for the zygote anyway, and
  * then build its mount view and compile the converter on its own clock. A
- * zygote that offers none within CVB_SPARE_WAIT_S forks the job itself.
+ * zygote that offers none within CVB_SPARE_WAIT_S forks this job and every
+ * next one itself, until a spare comes again (cvb_runner_add_spare).
  */
 static bool wait_for_spare(struct runner_proc *rp)
 {
@@ -300,8 +301,6 @@ static void start_queued(struct cvb_sandbox *sb)
 		uint64_t id = sb->queue[0].id;
 		memmove(sb->queue, sb->queue + 1, --sb->n_queue * sizeof(*sb->queue));
 		if (!sb->opts.cold) {
-			if (rp)
-				rp->spare_wait_until = 0;
 			begin_job(sb, rp, id, input, &err);
 			continue;
 		}
@@ -437,7 +436,7 @@ static int poll_timeout_ms(struct cvb_sandbox *sb)
 	for (size_t k = 0; k < sb->n_reaping; k++)
 		if (sb->reaping[k]->gone_by < next)
 			next = sb->reaping[k]->gone_by;
-	if (sb->warm && sb->warm->spare_wait_until > 0 && sb->warm->spare_wait_until < next)
+	if (sb->warm && sb->warm->spare_wait_until > now && sb->warm->spare_wait_until < next)
 		next = sb->warm->spare_wait_until;
 	for (size_t i = 0; i < sb->n_jobs; i++) {
 		struct host_job *j = sb->jobs[i];
