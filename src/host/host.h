@@ -148,6 +148,8 @@ bool cvb_runner_reap(struct runner_proc *rp, bool force);
 void cvb_runner_stop(struct runner_proc *rp);
 /* A SPARE frame: keep the spare (its descriptors are the runner's now), or close them. */
 void cvb_runner_add_spare(struct runner_proc *rp, uint64_t id, int *fds, size_t nfds);
+/* Spare i, out of the list (which stays oldest first); its descriptors are the caller's. */
+struct host_spare cvb_runner_take_spare(struct runner_proc *rp, size_t i);
 /* The runner reported spare id gone before the host used it. */
 void cvb_runner_forget_spare(struct runner_proc *rp, uint64_t id);
 /* Let every spare go (each ends when its socket does). */

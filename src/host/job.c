@@ -168,8 +168,7 @@ static int send_to_spare(struct host_job *j, const char *spec, int *child, size_
 {
 	struct runner_proc *rp = j->runner;
 	while (rp->n_spares > 0) {
-		struct host_spare sp = rp->spares[0];
-		memmove(&rp->spares[0], &rp->spares[1], --rp->n_spares * sizeof(sp));
+		struct host_spare sp = cvb_runner_take_spare(rp, 0);
 		int rc = cvb_frame_write_fds(sp.sock, CVB_FRAME_JOB, j->id, spec, strlen(spec),
 					     child, nfds);
 		close(sp.sock);

@@ -171,14 +171,20 @@ void cvb_runner_add_spare(struct runner_proc *rp, uint64_t id, int *fds, size_t 
 		close(fds[i]);
 }
 
+struct host_spare cvb_runner_take_spare(struct runner_proc *rp, size_t i)
+{
+	struct host_spare sp = rp->spares[i];
+	memmove(&rp->spares[i], &rp->spares[i + 1], (--rp->n_spares - i) * sizeof(sp));
+	return sp;
+}
+
 void cvb_runner_forget_spare(struct runner_proc *rp, uint64_t id)
 {
 	for (size_t i = 0; i < rp->n_spares; i++)
 		if (rp->spares[i].id == id) {
-			close(rp->spares[i].sock);
-			close(rp->spares[i].pidfd);
-			memmove(&rp->spares[i], &rp->spares[i + 1],
-				(--rp->n_spares - i) * sizeof(rp->spares[0]));
+			struct host_spare sp = cvb_runner_take_spare(rp, i);
+			close(sp.sock);
+			close(sp.pidfd);
 			return;
 		}
 }

@@ -375,10 +375,13 @@ static void on_control(struct cvb_sandbox *sb, struct runner_proc *rp)
 		free(payload);
 		return;
 	}
-	struct host_job *j = h.type == CVB_FRAME_SPARE ? NULL : job_by_id(sb, rp, h.job_id);
-	if (h.type == CVB_FRAME_SPARE)
+	if (h.type == CVB_FRAME_SPARE) {
 		cvb_runner_add_spare(rp, h.job_id, fds, nfds);
-	else if (j)
+		free(payload);
+		return;
+	}
+	struct host_job *j = job_by_id(sb, rp, h.job_id);
+	if (j)
 		cvb_job_on_control(j, &h, payload, fds, nfds);
 	else
 		for (size_t i = 0; i < nfds; i++)

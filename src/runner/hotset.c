@@ -262,28 +262,32 @@ static bool make_small(const struct range *r, size_t psize)
 	return true;
 }
 
+enum holdable { NOT_HELD, HOLD_ANON, HOLD_FILE };
+
 /*
- * Which ranges may be held: those of small-page mappings, and those of huge
- * pages that could be made small pages of their own. A pin on a page of a
- * huge page holds all 2 MiB of it, and fork would copy them all.
+ * Which ranges may be held, and whether their mapping is a file's: those of
+ * small-page mappings, and those of huge pages that could be made small
+ * pages of their own. A pin on a page of a huge page holds all 2 MiB of it,
+ * and fork would copy them all.
  */
-static void find_holdable(bool *ok, const struct vma *v, size_t nv)
+static void find_holdable(enum holdable *ok, const struct vma *v, size_t nv)
 {
 	size_t psize = (size_t)sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; i < hot.n; i++) {
 		const struct vma *m = vma_of(&hot.r[i], v, nv);
-		ok[i] = m && (!m->huge || (!m->file && make_small(&hot.r[i], psize)));
+		bool may = m && (!m->huge || (!m->file && make_small(&hot.r[i], psize)));
+		ok[i] = !may ? NOT_HELD : m->file ? HOLD_FILE : HOLD_ANON;
 	}
 }
 
-static int register_held(int ring, const bool *ok, const struct vma *v, size_t nv, bool anon_only)
+static int register_held(int ring, const enum holdable *ok, bool anon_only)
 {
 	static struct iovec iov[MAX_RANGES];
 	size_t n = 0, bytes = 0;
 	for (size_t i = 0; i < hot.n; i++) {
 		size_t len = hot.r[i].end - hot.r[i].start;
-		const struct vma *m = vma_of(&hot.r[i], v, nv);
-		hot.held[i] = bytes + len <= MAX_HELD && ok[i] && m && !(anon_only && m->file);
+		hot.held[i] = bytes + len <= MAX_HELD &&
+			      (ok[i] == HOLD_ANON || (ok[i] == HOLD_FILE && !anon_only));
 		if (hot.held[i]) {
 			iov[n++] = (struct iovec){(void *)hot.r[i].start, len};
 			bytes += len;
@@ -301,7 +305,7 @@ static int register_held(int ring, const bool *ok, const struct vma *v, size_t n
 int cvb_hotset_hold(void)
 {
 	static struct vma v[MAX_VMAS];
-	static bool ok[MAX_RANGES];
+	static enum holdable ok[MAX_RANGES];
 	if (hot.ring >= 0 || hot.n == 0)
 		return 0;
 	struct io_uring_params params;
@@ -312,8 +316,7 @@ int cvb_hotset_hold(void)
 	size_t nv = read_vmas(v, MAX_VMAS);
 	find_holdable(ok, v, nv);
 	/* kernels before 6.5 pin no file-backed page, not even a private copy of one */
-	if (nv == 0 || (register_held(ring, ok, v, nv, false) < 0 &&
-			register_held(ring, ok, v, nv, true) < 0)) {
+	if (nv == 0 || (register_held(ring, ok, false) < 0 && register_held(ring, ok, true) < 0)) {
 		close(ring);
 		return -1;
 	}
